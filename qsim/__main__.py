@@ -1,0 +1,5 @@
+"""Allow `python -m qsim`."""
+
+from qsim.cli import main
+
+main()

@@ -1,0 +1,131 @@
+"""The `qsim` command: run, validate, report and sweep scenarios.
+
+Each command parses its arguments, calls one library function and prints
+a short result. Exit status: 0 success, 1 a failed run, 2 a user's input
+error (one clear message, no traceback). Heavy libraries are imported
+inside the commands so `qsim --help` answers at once.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Simulate an SQS + Lambda design beside a synchronous service chain.",
+)
+
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
+]
+ScenarioArg = Annotated[
+    str, typer.Argument(help="A scenario YAML file, or a bundled scenario's name.")
+]
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _fail(message: str, code: int = 2) -> None:
+    _console(stderr=True).print(f"[red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _load(scenario: str, overrides: list[str] | None):
+    from qsim.errors import ScenarioError
+    from qsim.scenario import load_scenario
+
+    try:
+        return load_scenario(scenario, overrides or None)
+    except ScenarioError as error:
+        _fail(str(error))
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-") or "scenario"
+
+
+@app.command()
+def run(
+    scenario: ScenarioArg,
+    seed: Annotated[Optional[int], typer.Option(help="Seed (default: the scenario's).")] = None,
+    out: Annotated[
+        Optional[Path], typer.Option(help="Output folder (default: reports/<name>/).")
+    ] = None,
+    overrides: SetOption = None,
+    report: Annotated[bool, typer.Option(help="Write report.html too.")] = True,
+) -> None:
+    """Simulate a scenario, print the comparison and save the results."""
+    spec = _load(scenario, overrides)
+    from qsim.console import print_summary, progress_bar
+    from qsim.errors import QsimError
+    from qsim.simulation import run as simulate
+
+    console = _console()
+    folder = out or Path("reports") / _slug(spec.name)
+    try:
+        if console.is_terminal:
+            with progress_bar(console, spec.duration) as bar:
+                tasks = {
+                    name: bar.add_task(name, total=spec.duration) for name in spec.topologies
+                }
+                result = simulate(spec, seed, progress=lambda n, t: bar.update(
+                    tasks[n], completed=t))
+        else:
+            result = simulate(spec, seed)
+        result.save(folder)
+        if report:
+            from qsim.report import write_report
+
+            write_report(result, folder)
+    except QsimError as error:
+        _fail(str(error), code=1)
+    print_summary(result, console, str(folder))
+
+
+@app.command()
+def validate(scenario: ScenarioArg, overrides: SetOption = None) -> None:
+    """Check a scenario: every error at once, then AWS's advice as warnings."""
+    spec = _load(scenario, overrides)
+    from qsim.scenario import scenario_warnings
+
+    console = _console()
+    warnings = scenario_warnings(spec)
+    for line in warnings:
+        console.print(f"[yellow]warning:[/] {line}", soft_wrap=True)
+    console.print(f"{scenario}: valid" + (f", {len(warnings)} warning(s)" if warnings else ""))
+
+
+@app.command()
+def report(
+    folder: Annotated[Path, typer.Argument(help="A folder written by `qsim run`.")],
+) -> None:
+    """Render report.html again from saved results, without simulating."""
+    from qsim.report import write_report
+    from qsim.results import SUMMARY_FILE, Result
+
+    if not (folder / SUMMARY_FILE).is_file():
+        _fail(f"{folder}: no {SUMMARY_FILE} here; run `qsim run` first")
+    path = write_report(Result.load(folder), folder)
+    _console().print(f"wrote {path}")
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    """Run the command line (for `python -m qsim`)."""
+    app(prog_name="qsim")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""Lambda's SQS event source mapping: pollers, batching and the scaler.
+
+Each poller long-polls the queue (§4.4), gathers a batch of up to
+`batch_size` messages within the batching window (§4.1-4.2) and
+invokes the function with it, synchronously: a poller is one unit of
+concurrency. The scaler starts `initial_concurrency` pollers and, once
+per `interval`, adds pollers at `scale_up_per_minute` while messages
+are visible, up to the cap (§5.1-5.2); removes them at
+`scale_down_per_minute` once the queue has been empty for
+`scale_down_after`; and backs off by `backoff_fraction` after any
+interval with failed or throttled invocations (§4.11-4.13).
+
+Simplifications: the window starts with the first message received;
+a batch stops growing once its payload reaches the 6 MB limit, so the
+last receive may carry it over by up to ten messages; throttled invokes
+are retried with doubling delays while the visibility timeout allows.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["EventSourceMapping"]
+
+
+class EventSourceMapping:
+    """Pollers and scaler between one queue and one function."""
+
+    def __init__(self, env, scenario, queue, environments, handler, series, latency):
+        function, scaling = scenario.function, scenario.function.scaling
+        self.env, self.queue, self.store = env, queue, queue.store
+        self.environments, self.handler = environments, handler
+        self.latency = latency
+        self.batch_size = function.batch_size
+        self.window_s = function.batching_window
+        self.per_receive = min(10, self.batch_size)
+        self.wait_s = scenario.queue.receive_wait_time
+        self.short_gap_s = scenario.queue.short_poll_interval
+        self.payload_limit = function.payload_limit
+        size = scenario.workload.message_size
+        largest = size.value if size.dist == "constant" else 1024**2
+        self.check_payload = self.batch_size * largest > self.payload_limit
+        # One receive makes the batch unless a window or a batch over ten asks for more.
+        self.gathers = self.window_s > 0 or self.batch_size > 10
+        self.failure_visibility_s = function.failure_visibility_timeout
+        self.function_limit = min(
+            function.account_concurrency,
+            math.inf if function.reserved_concurrency is None else function.reserved_concurrency,
+        )
+        self.scaling = scaling
+        self.cap = min(scaling.max_concurrency, function.maximum_concurrency or math.inf)
+        self.limit = float(min(scaling.initial_concurrency, self.cap))
+        self.memory_gb = function.memory / 1024**3
+        self.pollers = 0
+        self.running = 0
+        self.max_running = 0
+        self.totals = dict.fromkeys(
+            ("invocations", "errors", "timeouts", "throttles", "processed",
+             "message_failures", "duplicate_deliveries"),
+            0,
+        )
+        self.billed_s = 0.0
+        self.init_billed_s = 0.0
+        self._trouble = 0
+        self._successes: list[tuple[float, np.ndarray, np.ndarray]] = []
+        queue.inflight.before_flush.append(self._record_successes)
+        self.visibility_timeout_s = scenario.queue.visibility_timeout
+        self._series = series
+        self._bin = 1.0 / series.interval_s
+        names = ("invocations", "errors", "throttles", "message_failures", "cold_starts")
+        self._col = {name: series.column(name) for name in names}
+        self._concurrency = series.column("concurrency")
+        self._limit = series.column("scaler_limit")
+
+    def start(self) -> None:
+        """Start the initial pollers and the scaler."""
+        self._spawn()
+        self.env.process(self._scale())
+
+    # --- the scaler ------------------------------------------------------
+
+    def _spawn(self) -> None:
+        while self.pollers < int(self.limit):
+            self.pollers += 1
+            self.env.process(self._poll())
+        self._limit[min(int(self.env.now * self._bin), len(self._limit) - 1)] = int(self.limit)
+
+    def _scale(self):
+        s, env = self.scaling, self.env
+        interval, empty_since = s.interval, None
+        while True:
+            yield env.timeout(interval)
+            now = env.now
+            visible = self.queue.visible_count(now)
+            if self._trouble:
+                self.limit = max(s.min_concurrency, self.limit * (1 - s.backoff_fraction))
+            elif visible > 0:
+                self.limit = min(self.cap, self.limit + s.scale_up_per_minute * interval / 60)
+            if visible > 0:
+                empty_since = None
+            elif empty_since is None:
+                empty_since = now
+            elif now - empty_since >= s.scale_down_after and not self._trouble:
+                step = s.scale_down_per_minute * interval / 60
+                self.limit = max(s.min_concurrency, self.limit - step)
+            self._trouble = 0
+            self._spawn()
+
+    # --- a poller --------------------------------------------------------
+
+    def _poll(self):
+        env, queue = self.env, self.queue
+        short = self.wait_s == 0
+        while self.pollers <= int(self.limit):
+            ids, receipt = queue.receive(env.now, self.per_receive, short)
+            if not ids:
+                if short:
+                    yield env.timeout(self.short_gap_s)
+                    continue
+                ids, receipt = yield queue.wait(env.now, self.per_receive, self.wait_s)
+                if not ids:
+                    continue
+            received_at = env.now
+            parts = [(ids, receipt)]
+            if self.gathers and len(ids) < self.batch_size:
+                parts = yield from self._fill(parts, short)
+            yield from self._invoke(parts, received_at)
+        self.pollers -= 1
+
+    def _fill(self, parts: list, short: bool):
+        """Gather more messages until the batch, payload or window is full."""
+        env, queue = self.env, self.queue
+        closes_at = env.now + self.window_s
+        count = len(parts[0][0])
+        while count < self.batch_size and not self._payload_full(parts):
+            want = min(10, self.batch_size - count)
+            ids, receipt = queue.receive(env.now, want, short)
+            if not ids:
+                left = closes_at - env.now
+                if left <= 0:
+                    break
+                if short:
+                    yield env.timeout(min(self.short_gap_s, left))
+                    continue
+                ids, receipt = yield queue.wait(env.now, want, min(left, self.wait_s))
+                if not ids:
+                    continue
+            parts.append((ids, receipt))
+            count += len(ids)
+        return parts
+
+    def _payload_full(self, parts: list) -> bool:
+        if not self.check_payload:
+            return False
+        ids = [i for batch, _ in parts for i in batch]
+        return int(self.store.size_bytes[ids].sum()) >= self.payload_limit
+
+    # --- an invocation ---------------------------------------------------
+
+    def _invoke(self, parts: list, received_at: float):
+        env, store = self.env, self.store
+        ids = parts[0][0] if len(parts) == 1 else [i for batch, _ in parts for i in batch]
+        delay_s = self.scaling.throttle_retry_delay
+        visible_again_at = received_at + self.visibility_timeout_s
+        while self.running >= self.function_limit:
+            self._count("throttles", env.now)
+            self._trouble += 1
+            if env.now + delay_s >= visible_again_at:
+                return  # dropped: the messages come back after their timeout
+            yield env.timeout(delay_s)
+            delay_s *= 2
+        now = env.now
+        self.running += 1
+        if self.running > self.max_running:
+            self.max_running = self.running
+        b = int(now * self._bin)
+        if self.running > self._concurrency[b]:
+            self._concurrency[b] = self.running
+        array = np.array(ids, dtype=np.int64)
+        cold = self.environments.acquire(now)
+        if cold:
+            self._col["cold_starts"][b] += 1
+        outcome = self.handler.run(now, cold, store, array)
+        # A message can come back and leave (its slot reused) only if the
+        # invocation outlives its visibility timeout; only then is its
+        # generation needed to tell the message apart from the slot.
+        generations = None
+        if now + outcome.duration_s >= visible_again_at:
+            generations = store.generation[array]
+        self._count("invocations", now)
+        yield env.timeout(outcome.duration_s)
+        self.running -= 1
+        self.environments.release(env.now)
+        self.billed_s += outcome.billed_s
+        self._settle(parts, array, generations, outcome)
+
+    def _settle(self, parts: list, array, generations, outcome) -> None:
+        """Delete what succeeded, leave what failed to come back, record."""
+        now, failed = self.env.now, outcome.failed
+        n_failed = 0 if failed is None else int(failed.sum())
+        whole_batch = outcome.error or (n_failed and not self.handler.report_item_failures)
+        if whole_batch:
+            self._trouble += 1
+            self._count("errors", now)
+            self.totals["timeouts"] += outcome.timed_out
+        if n_failed:
+            self._count("message_failures", now, n_failed)
+            ok = ~failed
+            array = array[ok]
+            generations = None if generations is None else generations[ok]
+        if len(array):
+            self._successes.append((now, array, generations))
+        start = 0
+        for ids, receipt in parts:
+            if n_failed:
+                part_failed = failed[start : start + len(ids)].tolist()
+                start += len(ids)
+                done = [i for i, bad in zip(ids, part_failed) if not bad]
+                retry = ids if whole_batch else [i for i, bad in zip(ids, part_failed) if bad]
+            else:
+                done, retry = ids, []
+            if not whole_batch:
+                self.queue.delete(now, done, receipt)
+            if retry and self.failure_visibility_s is not None:
+                self.queue.change_visibility(now, retry, receipt, self.failure_visibility_s)
+
+    def _record_successes(self) -> None:
+        """Count first successes as processed, later ones as duplicates.
+
+        Runs when the queue flushes, so a batch of invocations is
+        recorded with a few vectorised operations.
+        """
+        if not self._successes:
+            return
+        store = self.store
+        times = np.repeat([at for at, _, _ in self._successes],
+                          [len(ids) for _, ids, _ in self._successes])
+        ids = np.concatenate([ids for _, ids, _ in self._successes])
+        generations = np.concatenate([
+            store.generation[batch] if g is None else g for _, batch, g in self._successes
+        ])
+        self._successes = []
+        fresh = np.flatnonzero((store.generation[ids] == generations) & ~store.done[ids])
+        first = fresh[np.unique(ids[fresh], return_index=True)[1]]
+        self.totals["processed"] += len(first)
+        self.totals["duplicate_deliveries"] += len(ids) - len(first)
+        self._series.add_times("processed", times[first])
+        if len(first) < len(ids):
+            duplicate = np.ones(len(ids), dtype=bool)
+            duplicate[first] = False
+            self._series.add_times("duplicate_deliveries", times[duplicate])
+        self.latency.add(times[first], times[first] - store.created_at_s[ids[first]])
+        store.done[ids[first]] = True
+
+    def _count(self, name: str, now: float, n: int = 1) -> None:
+        self.totals[name] += n
+        self._col[name][int(now * self._bin)] += n

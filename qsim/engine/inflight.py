@@ -1,0 +1,125 @@
+"""Messages received and not yet deleted, kept per receipt.
+
+Every ReceiveMessage creates one receipt holding its messages until the
+visibility deadline. Deadlines sit in a heap, one entry per receipt, and
+are applied lazily when the queue is looked at. Receipts whose messages
+were all deleted are dropped from the heap without touching any array.
+
+Speed: the per-message bookkeeping of receives and deletes (receive
+counts, deadlines, freed slots) is buffered and applied to the numpy
+arrays in one vectorised `flush`, which runs before anything reads them.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Callable
+
+import numpy as np
+
+from qsim.engine.store import NOT_IN_FLIGHT, MessageStore
+
+__all__ = ["InFlight"]
+
+
+class InFlight:
+    """The in-flight ledger of one queue."""
+
+    def __init__(self, store: MessageStore, visibility_timeout_s: float) -> None:
+        self.store = store
+        self.visibility_timeout_s = visibility_timeout_s
+        self.count = 0  # messages in flight, exact at all times
+        self.releasing = 0  # deleted, slots not yet freed (until `flush`)
+        self._heap: list[tuple[float, int]] = []
+        self._open: dict[int, int] = {}  # receipt -> messages still held
+        self._members: dict[int, list[int]] = {}
+        self._next = 0
+        self._holds: list[tuple[list[int], int, float]] = []
+        self._deleted: list[list[int]] = []
+        self.before_flush: list[Callable[[], None]] = []
+
+    def hold(self, ids: list[int], now: float) -> int:
+        """Put received messages in flight; return their receipt."""
+        receipt = self._next
+        self._next += 1
+        deadline = now + self.visibility_timeout_s
+        self._open[receipt] = len(ids)
+        self._members[receipt] = ids
+        heapq.heappush(self._heap, (deadline, receipt))
+        self._holds.append((ids, receipt, deadline))
+        self.count += len(ids)
+        return receipt
+
+    def release(self, ids: list[int], receipt: int) -> int:
+        """Delete messages held under `receipt`; return how many were held.
+
+        A receipt whose deadline has passed no longer holds anything, so
+        deleting with it does nothing (a stale receipt handle).
+        """
+        if receipt not in self._open or not ids:
+            return 0
+        self._open[receipt] -= len(ids)
+        self.count -= len(ids)
+        self.releasing += len(ids)
+        self._deleted.append(ids)
+        return len(ids)
+
+    def next_deadline(self) -> float:
+        """Return the earliest pending deadline (inf if none)."""
+        while self._heap and self._open.get(self._heap[0][1], 0) == 0:
+            receipt = heapq.heappop(self._heap)[1]
+            self._forget(receipt)
+        return self._heap[0][0] if self._heap else np.inf
+
+    def due(self, now: float) -> np.ndarray:
+        """Return the ids whose visibility deadline has passed by `now`."""
+        store, back = self.store, []
+        while self.next_deadline() <= now:
+            receipt = heapq.heappop(self._heap)[1]
+            self.flush()
+            ids = np.asarray(self._members[receipt], dtype=np.int64)
+            held = (store.receipt[ids] == receipt) & (store.visible_at_s[ids] <= now)
+            ids = ids[held]
+            if len(ids):
+                store.receipt[ids] = NOT_IN_FLIGHT
+                self._open[receipt] -= len(ids)
+                self.count -= len(ids)
+                back.append(ids)
+            if self._open[receipt] == 0:
+                self._forget(receipt)
+        return np.concatenate(back) if back else np.empty(0, dtype=np.int64)
+
+    def extend(self, ids: np.ndarray, receipt: int, deadline: float) -> np.ndarray:
+        """ChangeMessageVisibility: move held ids' deadline; return those held."""
+        self.flush()
+        ids = ids[self.store.receipt[ids] == receipt]
+        self.store.visible_at_s[ids] = deadline
+        heapq.heappush(self._heap, (deadline, receipt))
+        return ids
+
+    def flush(self) -> None:
+        """Apply buffered receives and deletes to the message arrays."""
+        for hook in self.before_flush:
+            hook()
+        store = self.store
+        if self._holds:
+            ids = np.fromiter((i for batch, _, _ in self._holds for i in batch), np.int64)
+            sizes = [len(batch) for batch, _, _ in self._holds]
+            store.receive_count[ids] += 1
+            store.receipt[ids] = np.repeat([r for _, r, _ in self._holds], sizes)
+            store.visible_at_s[ids] = np.repeat([d for _, _, d in self._holds], sizes)
+            self._holds = []
+        if self._deleted:
+            ids = np.fromiter((i for batch in self._deleted for i in batch), np.int64)
+            self._deleted = []
+            self.releasing = 0
+            store.release(ids)
+
+    def held_ids(self) -> np.ndarray:
+        """Return every id in flight (flushes first)."""
+        self.flush()
+        return np.flatnonzero(self.store.receipt[: self.store.capacity] != NOT_IN_FLIGHT)
+
+    def _forget(self, receipt: int) -> None:
+        self._open.pop(receipt, None)
+        self._members.pop(receipt, None)
