@@ -80,6 +80,24 @@ class Result:
         first = ["time_s", "topology", "kind"]
         return frame[first + [c for c in frame.columns if c not in first]]
 
+    # --- pictures ------------------------------------------------------------
+
+    def plot(self, name: str, *, ax=None):
+        """Return one of the report's figures as a matplotlib Axes.
+
+        Args:
+            name: a figure of the report, e.g. "queue" (see `qsim.plots`).
+            ax: draw into this Axes instead of a new figure.
+        """
+        from qsim.plots import plot
+
+        return plot(self, name, ax=ax)
+
+    def _repr_html_(self) -> str:
+        from qsim.report import notebook_html
+
+        return notebook_html(self)
+
     # --- files -------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
