@@ -66,6 +66,9 @@ def run(
     ] = None,
     overrides: SetOption = None,
     report: Annotated[bool, typer.Option(help="Write report.html too.")] = True,
+    messages: Annotated[
+        bool, typer.Option("--messages", help="Also write messages.csv, a row per message.")
+    ] = False,
 ) -> None:
     """Simulate a scenario, print the comparison and save the results."""
     spec = _load(scenario, overrides)
@@ -81,10 +84,10 @@ def run(
                 tasks = {
                     name: bar.add_task(name, total=spec.duration) for name in spec.topologies
                 }
-                result = simulate(spec, seed, progress=lambda n, t: bar.update(
-                    tasks[n], completed=t))
+                result = simulate(spec, seed, keep_messages=messages or None,
+                                  progress=lambda n, t: bar.update(tasks[n], completed=t))
         else:
-            result = simulate(spec, seed)
+            result = simulate(spec, seed, keep_messages=messages or None)
         result.save(folder)
         if report:
             from qsim.report import write_report

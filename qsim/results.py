@@ -19,6 +19,7 @@ __all__ = ["Result"]
 SUMMARY_FILE = "summary.json"
 TIMESERIES_FILE = "timeseries.csv"
 LATENCY_FILE = "latency.csv"
+MESSAGES_FILE = "messages.csv"
 
 
 def _version() -> str:
@@ -32,7 +33,8 @@ class Result:
 
     def __init__(self, scenario, seed: int, topologies: dict[str, dict], series: dict,
                  latency: dict, warnings: list[str], wall_time_s: float,
-                 outages: dict | None = None, version: str | None = None) -> None:
+                 outages: dict | None = None, version: str | None = None,
+                 messages: dict | None = None) -> None:
         self.scenario = scenario
         self.seed = seed
         self.topologies = topologies
@@ -42,6 +44,7 @@ class Result:
         self.wall_time_s = wall_time_s
         self.outages = outages or {}
         self.version = version or _version()
+        self._messages = messages
 
     # --- pandas views ------------------------------------------------------
 
@@ -79,6 +82,17 @@ class Result:
         frame = pd.concat(frames, ignore_index=True)
         first = ["time_s", "topology", "kind"]
         return frame[first + [c for c in frame.columns if c not in first]]
+
+    @property
+    def messages(self):
+        """One row per async message (None unless `keep_messages` was set).
+
+        Columns: message, created_at_s, sent_at_s, finished_at_s,
+        receive_count, outcome, end_to_end_latency_ms.
+        """
+        import pandas as pd
+
+        return None if self._messages is None else pd.DataFrame(self._messages)
 
     # --- pictures ------------------------------------------------------------
 
@@ -121,6 +135,8 @@ class Result:
         (folder / SUMMARY_FILE).write_text(text + "\n")
         self.timeseries.to_csv(folder / TIMESERIES_FILE, index=False)
         self.latency.to_csv(folder / LATENCY_FILE, index=False)
+        if self._messages is not None:
+            self.messages.to_csv(folder / MESSAGES_FILE, index=False)
         return folder
 
     @classmethod
@@ -142,9 +158,13 @@ class Result:
             columns = [c for c in group.columns if c not in ("topology", "kind")]
             latency.setdefault(name, {})[kind] = {c: group[c].to_numpy() for c in columns}
         outages = {k: [tuple(w) for w in v] for k, v in data.get("outages", {}).items()}
+        messages = None
+        if (folder / MESSAGES_FILE).is_file():
+            frame = pd.read_csv(folder / MESSAGES_FILE)
+            messages = {c: frame[c].to_numpy() for c in frame.columns}
         return cls(scenario, data["seed"], data["topologies"], series, latency,
                    data.get("warnings", []), data.get("wall_time_s", 0.0), outages,
-                   data.get("qsim_version"))
+                   data.get("qsim_version"), messages)
 
 
 def _flatten(values: dict, prefix: str = "") -> dict[str, Any]:

@@ -35,6 +35,7 @@ def run(
     *,
     overrides: Mapping[str, Any] | None = None,
     progress: Callable[[str, float], None] | None = None,
+    keep_messages: bool | None = None,
 ) -> Result:
     """Simulate a scenario and return its Result.
 
@@ -43,15 +44,20 @@ def run(
         seed: overrides the scenario's seed.
         overrides: dotted keys to change, as with `qsim run --set`.
         progress: called as `progress(topology, simulated_seconds)`.
+        keep_messages: keep one row per async message (`Result.messages`);
+            defaults to the scenario's `output.keep_messages`. Memory then
+            grows with the number of messages, so leave it off for long runs.
     """
     if not isinstance(scenario, Scenario) or overrides:
         scenario = load_scenario(scenario, overrides)
     seed = scenario.seed if seed is None else seed
     interval_s = scenario.output.timeseries_interval or auto_interval(scenario.duration)
     started = time.perf_counter()
-    summaries, series, latencies = {}, {}, {}
+    if keep_messages is None:
+        keep_messages = scenario.output.keep_messages
+    summaries, series, latencies, messages = {}, {}, {}, None
     for name in scenario.topologies:
-        topology = _build(name, scenario, seed, interval_s, progress)
+        topology = _build(name, scenario, seed, interval_s, progress, keep_messages)
         topology.run()
         summaries[name] = summarize(topology, scenario)
         series[name] = topology.record.series.frame_columns()
@@ -59,6 +65,8 @@ def run(
             "response": topology.record.response.over_time_ms(),
             "end_to_end": topology.record.end_to_end.over_time_ms(),
         }
+        if name == "async" and topology.queue.log is not None:
+            messages = topology.queue.log.frame_columns()
         log.debug("%s topology done after %.2fs", name, time.perf_counter() - started)
     return Result(
         scenario=scenario,
@@ -69,6 +77,7 @@ def run(
         warnings=scenario_warnings(scenario),
         wall_time_s=time.perf_counter() - started,
         outages=_outage_windows(scenario, seed),
+        messages=messages,
     )
 
 
@@ -85,8 +94,11 @@ def _outage_windows(scenario: Scenario, seed: int) -> dict[str, list[tuple[float
     return {name: faults.windows() for name, faults in _faults(scenario, seed).items()}
 
 
-def _build(name: str, scenario: Scenario, seed: int, interval_s: float, progress):
+def _build(name: str, scenario: Scenario, seed: int, interval_s: float, progress,
+           keep_messages: bool):
     record = TopologyRecord(scenario.duration, interval_s)
     report = (lambda at_s: progress(name, at_s)) if progress else None
-    kind = AsyncTopology if name == "async" else SyncTopology
-    return kind(scenario, Streams(seed), _faults(scenario, seed), record, report)
+    faults = _faults(scenario, seed)
+    if name == "async":
+        return AsyncTopology(scenario, Streams(seed), faults, record, report, keep_messages)
+    return SyncTopology(scenario, Streams(seed), faults, record, report)

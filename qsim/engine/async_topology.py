@@ -15,7 +15,7 @@ import simpy
 from qsim.engine.event_source import EventSourceMapping
 from qsim.engine.function import ExecutionEnvironments, Handler
 from qsim.engine.queue import SqsQueue
-from qsim.engine.records import TopologyRecord
+from qsim.engine.records import MessageLog, TopologyRecord
 from qsim.engine.requests import MAX_MESSAGE_BYTES, RequestFlow, RequestStream
 from qsim.engine.sampling import Sampler
 from qsim.engine.store import MessageStore
@@ -28,7 +28,8 @@ class AsyncTopology:
 
     name = "async"
 
-    def __init__(self, scenario, streams, faults, record: TopologyRecord, progress=None):
+    def __init__(self, scenario, streams, faults, record: TopologyRecord, progress=None,
+                 keep_messages: bool = False):
         self.scenario, self.record, self.progress = scenario, record, progress
         self.env = env = simpy.Environment()
         self.series = series = record.series
@@ -38,6 +39,8 @@ class AsyncTopology:
         largest = size.value if size.dist == "constant" else MAX_MESSAGE_BYTES
         self.queue = SqsQueue(env, scenario.queue, self.store, streams["queue"], series,
                               faults["queue"], largest)
+        if keep_messages:
+            self.queue.log = MessageLog(self.store)
         self.environments = ExecutionEnvironments(scenario.function.idle_environment_lifetime)
         handler = Handler(scenario.function, scenario.backend, streams,
                           (faults["function"], faults["backend"]),

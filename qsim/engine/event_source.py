@@ -65,7 +65,7 @@ class EventSourceMapping:
         self.init_billed_s = 0.0
         self._trouble = 0
         self._successes: list[tuple[float, np.ndarray, np.ndarray]] = []
-        queue.inflight.before_flush.append(self._record_successes)
+        queue.inflight.on_flush.append(self._record_successes)
         self.visibility_timeout_s = scenario.queue.visibility_timeout
         self._series = series
         self._bin = 1.0 / series.interval_s
@@ -252,6 +252,8 @@ class EventSourceMapping:
             duplicate[first] = False
             self._series.add_times("duplicate_deliveries", times[duplicate])
         self.latency.add(times[first], times[first] - store.created_at_s[ids[first]])
+        if self.queue.log is not None:
+            self.queue.log.record(ids[first], times[first], "processed")
         store.done[ids[first]] = True
 
     def _count(self, name: str, now: float, n: int = 1) -> None:

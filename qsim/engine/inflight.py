@@ -36,7 +36,7 @@ class InFlight:
         self._next = 0
         self._holds: list[tuple[list[int], int, float]] = []
         self._deleted: list[list[int]] = []
-        self.before_flush: list[Callable[[], None]] = []
+        self.on_flush: list[Callable[[], None]] = []  # run inside flush
 
     def hold(self, ids: list[int], now: float) -> int:
         """Put received messages in flight; return their receipt."""
@@ -99,8 +99,6 @@ class InFlight:
 
     def flush(self) -> None:
         """Apply buffered receives and deletes to the message arrays."""
-        for hook in self.before_flush:
-            hook()
         store = self.store
         if self._holds:
             ids = np.fromiter((i for batch, _, _ in self._holds for i in batch), np.int64)
@@ -109,6 +107,8 @@ class InFlight:
             store.receipt[ids] = np.repeat([r for _, r, _ in self._holds], sizes)
             store.visible_at_s[ids] = np.repeat([d for _, _, d in self._holds], sizes)
             self._holds = []
+        for hook in self.on_flush:
+            hook()  # e.g. record successes: after receives, before slots are freed
         if self._deleted:
             ids = np.fromiter((i for batch in self._deleted for i in batch), np.int64)
             self._deleted = []

@@ -63,6 +63,7 @@ class SqsQueue:
         self.retention_s = spec.retention_period
         self.in_flight_limit = spec.in_flight_limit
         self.inflight = InFlight(store, spec.visibility_timeout)
+        self.log = None  # a MessageLog when per-message rows are kept
         self.polls = LongPolls(env, self)
         self._one_chunk = RECEIVE_MAX * max_message_bytes <= CHUNK_BYTES
         self._pending_at = [deque() for _ in range(self.partitions)]
@@ -294,6 +295,8 @@ class SqsQueue:
         self.totals[f"copies_{outcome}"] += n_copies
         column = self._dlq if outcome == "dead_lettered" else self._expired
         column[min(int(now * self._bin), len(column) - 1)] += len(ids) - n_copies
+        if self.log is not None:
+            self.log.record(ids[~self.store.done[ids]], now, outcome)
         self.store.release(ids)
 
     def expire_heads(self, now: float) -> None:
@@ -363,6 +366,8 @@ class SqsQueue:
         self._remove(now, old, "expired")
         live = np.flatnonzero(store.sent_at_s < np.inf)
         original = live[~store.done[live]]
+        if self.log is not None:
+            self.log.record(original, now, "in_queue")
         staged = np.isin(original, self._staged_ids)
         in_flight = store.receipt[original] != NOT_IN_FLIGHT
         return {

@@ -61,3 +61,43 @@ class TopologyRecord:
     @property
     def failed(self) -> int:
         return sum(self.failures.values())
+
+
+class MessageLog:
+    """One row per message that left the queue (opt-in: grows with the run).
+
+    Rows: message id (unique per run), created_at_s, sent_at_s,
+    finished_at_s, receive_count and outcome (processed, dead_lettered,
+    expired, or in_queue at the end of the run).
+    """
+
+    def __init__(self, store) -> None:
+        self.store = store
+        self._chunks: list[tuple] = []
+
+    def record(self, ids: np.ndarray, at_s: np.ndarray | float, outcome: str) -> None:
+        """Append rows for `ids` (read from the store before release)."""
+        if not len(ids):
+            return
+        store = self.store
+        self._chunks.append((
+            store.generation[ids].copy(), store.created_at_s[ids].copy(),
+            store.sent_at_s[ids].copy(), np.broadcast_to(at_s, len(ids)).copy(),
+            store.receive_count[ids].copy(), np.full(len(ids), outcome, dtype=object),
+        ))
+
+    def frame_columns(self) -> dict[str, np.ndarray]:
+        """Return the rows as columns, sorted by message id."""
+        names = ("message", "created_at_s", "sent_at_s", "finished_at_s",
+                 "receive_count", "outcome")
+        if not self._chunks:
+            return {name: np.empty(0) for name in names}
+        columns = [np.concatenate(parts) for parts in zip(*self._chunks)]
+        order = np.argsort(columns[0], kind="stable")
+        out = {name: column[order] for name, column in zip(names, columns)}
+        finished = out["outcome"] != "in_queue"
+        out["end_to_end_latency_ms"] = np.where(
+            out["outcome"] == "processed",
+            (out["finished_at_s"] - out["created_at_s"]) * 1000, np.nan)
+        out["finished_at_s"] = np.where(finished, out["finished_at_s"], np.nan)
+        return out

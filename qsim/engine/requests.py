@@ -12,6 +12,7 @@ already started runs on and keeps its worker busy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,12 +69,15 @@ class RequestStream:
 
 class _Request:
     __slots__ = ("arrived_at_s", "work_s", "poison", "size", "hold_s",
-                 "holds_frontend", "responded", "backend_done")
+                 "holds_frontend", "responded", "backend_started", "backend_done",
+                 "deadline_s", "deadline_set")
 
     def __init__(self, arrived_at_s, work_s, poison, size, hold_s) -> None:
         self.arrived_at_s, self.work_s, self.poison = arrived_at_s, work_s, poison
         self.size, self.hold_s = size, hold_s
-        self.holds_frontend = self.responded = self.backend_done = False
+        self.holds_frontend = self.responded = False
+        self.backend_started = self.backend_done = self.deadline_set = False
+        self.deadline_s = math.inf
 
 
 class _Tier:
@@ -172,13 +176,15 @@ class RequestFlow:
         hold = request.hold_s + self.frontend.faults.extra_latency(self.env.now)
         self._after(hold, self._frontend_done, rid)
 
-    def _frontend_done(self, rid: int) -> None:
+    def _frontend_done(self, event) -> None:
+        rid = event.value
         if self.frontend.errs():
             self._finish(rid, False, "frontend_error")
         else:
             self._downstream(rid)
 
-    def _user_gives_up(self, rid: int) -> None:
+    def _user_gives_up(self, event) -> None:
+        rid = event.value
         request = self.live.get(rid)
         if request is None or request.responded:
             return
@@ -189,25 +195,35 @@ class RequestFlow:
     # --- service B, called synchronously ---------------------------------
 
     def _call_backend(self, rid: int) -> None:
-        tier = self.backend
-        if tier.faults.is_down(self.env.now):
+        tier, now = self.backend, self.env.now
+        if tier.faults.is_down(now):
             self._finish(rid, False, "backend_down")
             return
+        request = self.live[rid]
         if tier.timeout_s is not None:
-            self._after(tier.timeout_s, self._backend_deadline, rid)
+            request.deadline_s = now + tier.timeout_s
         if not tier.pool.offer(rid):
             self._finish(rid, False, "backend_overload")
+        elif not request.backend_started and tier.timeout_s is not None:
+            # Queued: the caller may give up before a worker is free.
+            request.deadline_set = True
+            self._after(tier.timeout_s, self._backend_deadline, rid)
 
     def _backend_wanted(self, rid: int) -> bool:
         request = self.live.get(rid)
         return request is not None and not request.backend_done
 
     def _backend_start(self, rid: int) -> None:
-        request = self.live[rid]
-        work = request.work_s + self.backend.faults.extra_latency(self.env.now)
+        request, now = self.live[rid], self.env.now
+        request.backend_started = True
+        work = request.work_s + self.backend.faults.extra_latency(now)
+        if now + work > request.deadline_s and not request.deadline_set:
+            request.deadline_set = True
+            self._after(request.deadline_s - now, self._backend_deadline, rid)
         self._after(work, self._backend_end, rid)
 
-    def _backend_end(self, rid: int) -> None:
+    def _backend_end(self, event) -> None:
+        rid = event.value
         self.backend.pool.release()
         request = self.live.get(rid)
         if request is None or request.backend_done:
@@ -217,7 +233,8 @@ class RequestFlow:
         else:
             self._finish(rid, True, "")
 
-    def _backend_deadline(self, rid: int) -> None:
+    def _backend_deadline(self, event) -> None:
+        rid = event.value
         request = self.live.get(rid)
         if request is not None and not request.backend_done:
             self._finish(rid, False, "backend_timeout")
@@ -235,9 +252,10 @@ class RequestFlow:
         latency = self.send_latency.one()
         if not reason:
             self.on_sent(request, now, now + latency)
-        self._after(latency, self._sent, rid, reason)
+        self._after(latency, self._sent, (rid, reason))
 
-    def _sent(self, rid: int, reason: str) -> None:
+    def _sent(self, event) -> None:
+        rid, reason = event.value
         self._finish(rid, not reason, reason)
 
     # --- endings ---------------------------------------------------------
@@ -259,8 +277,9 @@ class RequestFlow:
     def _forget(self, rid: int) -> None:
         del self.live[rid]
 
-    def _after(self, delay_s: float, callback, *args) -> None:
-        self.env.timeout(delay_s).callbacks.append(lambda _: callback(*args))
+    def _after(self, delay_s: float, callback, value) -> None:
+        """Call `callback(value)` after `delay_s` (one timeout, no closure)."""
+        self.env.timeout(delay_s, value).callbacks.append(callback)
 
     def pools(self) -> dict[str, ServicePool]:
         """Return the service pools by component name."""
