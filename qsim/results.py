@@ -148,7 +148,7 @@ class Result:
 
         folder = Path(folder)
         data = json.loads((folder / SUMMARY_FILE).read_text())
-        scenario = load_scenario(data["scenario"])
+        scenario = load_scenario(data["scenario"], read_files=False)
         series = {
             name: {c: group[c].to_numpy() for c in group.columns if c != "topology"}
             for name, group in pd.read_csv(folder / TIMESERIES_FILE).groupby("topology")

@@ -113,7 +113,7 @@ class AsyncTopology:
         times = block.times_s
         n = len(times)
         self.record.block_arrivals(times)
-        latency = self.send_latency.draw(n)
+        latency = self.send_latency.draw(n) + self.queue_faults.extra_latency_at(times)
         reasons = np.full(n, "", dtype=object)
         reasons[self.queue_faults.down_mask(times)] = "queue_down"
         rate = self.queue_faults.error_rate

@@ -178,25 +178,25 @@ class EventSourceMapping:
         b = int(now * self._bin)
         if self.running > self._concurrency[b]:
             self._concurrency[b] = self.running
-        array = np.array(ids, dtype=np.int64)
         cold = self.environments.acquire(now)
         if cold:
             self._col["cold_starts"][b] += 1
-        outcome = self.handler.run(now, cold, store, array)
+        outcome = self.handler.run(now, cold, store, ids)
         # A message can come back and leave (its slot reused) only if the
         # invocation outlives its visibility timeout; only then is its
         # generation needed to tell the message apart from the slot.
         generations = None
         if now + outcome.duration_s >= visible_again_at:
-            generations = store.generation[array]
-        self._count("invocations", now)
+            generations = store.generation[ids]
+        self.totals["invocations"] += 1
+        self._col["invocations"][b] += 1
         yield env.timeout(outcome.duration_s)
         self.running -= 1
         self.environments.release(env.now)
         self.billed_s += outcome.billed_s
-        self._settle(parts, array, generations, outcome)
+        self._settle(parts, ids, generations, outcome)
 
-    def _settle(self, parts: list, array, generations, outcome) -> None:
+    def _settle(self, parts: list, ids: list[int], generations, outcome) -> None:
         """Delete what succeeded, leave what failed to come back, record."""
         now, failed = self.env.now, outcome.failed
         n_failed = 0 if failed is None else int(failed.sum())
@@ -205,13 +205,14 @@ class EventSourceMapping:
             self._trouble += 1
             self._count("errors", now)
             self.totals["timeouts"] += outcome.timed_out
+        succeeded = ids
         if n_failed:
             self._count("message_failures", now, n_failed)
             ok = ~failed
-            array = array[ok]
+            succeeded = np.asarray(ids, dtype=np.int64)[ok]
             generations = None if generations is None else generations[ok]
-        if len(array):
-            self._successes.append((now, array, generations))
+        if len(succeeded):
+            self._successes.append((now, succeeded, generations))
         start = 0
         for ids, receipt in parts:
             if n_failed:
@@ -237,10 +238,14 @@ class EventSourceMapping:
         store = self.store
         times = np.repeat([at for at, _, _ in self._successes],
                           [len(ids) for _, ids, _ in self._successes])
-        ids = np.concatenate([ids for _, ids, _ in self._successes])
-        generations = np.concatenate([
-            store.generation[batch] if g is None else g for _, batch, g in self._successes
-        ])
+        ids = np.concatenate([np.asarray(batch, dtype=np.int64)
+                              for _, batch, _ in self._successes])
+        generations = store.generation[ids]
+        for start, (_, batch, known) in zip(
+            np.cumsum([0] + [len(b) for _, b, _ in self._successes[:-1]]), self._successes
+        ):
+            if known is not None:  # captured before the slot could be reused
+                generations[start : start + len(batch)] = known
         self._successes = []
         fresh = np.flatnonzero((store.generation[ids] == generations) & ~store.done[ids])
         first = fresh[np.unique(ids[fresh], return_index=True)[1]]

@@ -58,6 +58,13 @@ class FaultSchedule:
         """Return the slowdown added to work starting at `at_s`."""
         return sum(extra for start, end, extra in self._slow if start <= at_s < end)
 
+    def extra_latency_at(self, times_s: np.ndarray) -> np.ndarray:
+        """Return the slowdown added to work starting at each of `times_s`."""
+        extra = np.zeros(len(times_s))
+        for start, end, added in self._slow:
+            extra[(times_s >= start) & (times_s < end)] += added
+        return extra
+
     def downtime_s(self, until_s: float) -> float:
         """Return the total down time in [0, until_s)."""
         return sum(

@@ -249,7 +249,7 @@ class RequestFlow:
             reason = "queue_error"
         else:
             reason = ""
-        latency = self.send_latency.one()
+        latency = self.send_latency.one() + self.queue_faults.extra_latency(now)
         if not reason:
             self.on_sent(request, now, now + latency)
         self._after(latency, self._sent, (rid, reason))

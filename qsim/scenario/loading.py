@@ -39,6 +39,8 @@ def bundled_scenarios() -> list[str]:
 def load_scenario(
     source: str | Path | Mapping[str, Any] | Scenario,
     overrides: Mapping[str, Any] | list[str] | None = None,
+    *,
+    read_files: bool = True,
 ) -> Scenario:
     """Load and validate a scenario, applying dotted-key overrides.
 
@@ -48,6 +50,8 @@ def load_scenario(
         overrides: `{"queue.visibility_timeout": "2m"}` or `--set`
             strings such as `"function.batch_size=100"`; values are
             parsed and validated exactly as in a file.
+        read_files: False skips reading traces and empirical samples
+            (for describing a saved result, which cannot be run).
 
     Raises:
         ScenarioError: naming the file, the key and what is allowed.
@@ -63,7 +67,7 @@ def load_scenario(
     if overrides:
         pairs = dict(map(parse_override, overrides)) if isinstance(overrides, list) else dict(overrides)
         raw = apply_overrides(raw, pairs, label)
-    return _validate(raw, label, base)
+    return _validate(raw, label, base, read_files)
 
 
 def _find_file(source: str | Path) -> Path:
@@ -174,9 +178,10 @@ def _index(node: list, key: str, where: str, label: str) -> int:
     return int(key)
 
 
-def _validate(raw: dict[str, Any], label: str, base_dir: str) -> Scenario:
+def _validate(raw: dict[str, Any], label: str, base_dir: str, read_files: bool) -> Scenario:
+    context = {"base_dir": base_dir, "read_files": read_files}
     try:
-        return Scenario.model_validate(raw, context={"base_dir": base_dir})
+        return Scenario.model_validate(raw, context=context)
     except ValidationError as error:
         problems = [_describe(item) for item in error.errors()]
         raise ScenarioError(list(dict.fromkeys(problems)), label) from None

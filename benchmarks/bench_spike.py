@@ -1,0 +1,89 @@
+"""Speed of qsim on the spike scenario, beside a textbook SimPy model.
+
+Run by hand (not a test): `python benchmarks/bench_spike.py [--repeats 3]`.
+Reports medians, since the machine may be shared:
+
+- simulated messages per wall-clock second, async topology alone, for
+  qsim and for the textbook model of the same flow (`textbook.py`);
+- the wall time of `qsim run scenarios/spike.yaml` as a whole (both
+  topologies, files and report) and of `qsim --help`;
+- peak memory (max RSS) of a run, and how it changes when the run is
+  made 8 times longer at the same rate: it should grow with what is in
+  flight, not with the run's length.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from textbook import run_textbook  # noqa: E402
+
+import qsim  # noqa: E402
+
+
+def _median_time(action, repeats: int) -> tuple[float, object]:
+    times, value = [], None
+    for _ in range(repeats):
+        started = time.perf_counter()
+        value = action()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), value
+
+
+def _command_time(args: list[str], repeats: int) -> float:
+    def once() -> None:
+        subprocess.run(args, check=True, capture_output=True, cwd=ROOT)
+
+    return _median_time(once, repeats)[0]
+
+
+def _peak_rss_mb(code: str) -> float:
+    """Run `code` in a fresh interpreter; return its peak RSS in MB."""
+    probe = code + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                         text=True, cwd=ROOT)
+    return int(out.stdout.split()[-1]) / 1024
+
+
+def main() -> None:
+    """Measure and print the figures quoted in the issue's closing note."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    spike = qsim.load_scenario("spike", {"topologies": ["async"]})
+
+    textbook_s, counts = _median_time(lambda: run_textbook(spike), args.repeats)
+    qsim_s, result = _median_time(lambda: qsim.run(spike), args.repeats)
+    sent = result.topologies["async"]["messages_sent"]
+    figures = {
+        "messages": sent,
+        "textbook_s": textbook_s,
+        "textbook_msgs_per_s": counts["processed"] / textbook_s,
+        "qsim_async_s": qsim_s,
+        "qsim_msgs_per_s": sent / qsim_s,
+    }
+    figures["speedup_vs_textbook"] = figures["qsim_msgs_per_s"] / figures["textbook_msgs_per_s"]
+    with tempfile.TemporaryDirectory() as out:
+        figures["qsim_run_spike_s"] = _command_time(
+            ["qsim", "run", "scenarios/spike.yaml", "--out", out], args.repeats)
+    figures["qsim_help_s"] = _command_time(["qsim", "--help"], max(5, args.repeats))
+    run = "import qsim; qsim.run('steady', overrides={{'duration': '{d}', 'topologies': ['async']}})"
+    figures["peak_rss_mb_15m"] = _peak_rss_mb(run.format(d="15m"))
+    figures["peak_rss_mb_2h"] = _peak_rss_mb(run.format(d="2h"))
+    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v
+                      for k, v in figures.items()}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
