@@ -71,8 +71,10 @@ class EventSourceMapping:
         self._bin = 1.0 / series.interval_s
         names = ("invocations", "errors", "throttles", "message_failures", "cold_starts")
         self._col = {name: series.column(name) for name in names}
-        self._concurrency = series.column("concurrency")
-        self._limit = series.column("scaler_limit")
+        for name in ("processed", "duplicate_deliveries"):
+            series.column(name)  # filled at each flush; present even if empty
+        self._concurrency = series.column("concurrency", peak=True)
+        self._limit = series.column("scaler_limit", peak=True)
 
     def start(self) -> None:
         """Start the initial pollers and the scaler."""
@@ -123,13 +125,24 @@ class EventSourceMapping:
                 if not ids:
                     continue
             received_at = env.now
-            parts = [(ids, receipt)]
+            parts, generations = [(ids, receipt)], None
             if self.gathers and len(ids) < self.batch_size:
-                parts = yield from self._fill(parts, short)
-            yield from self._invoke(parts, received_at)
+                generations = self._generations(ids)
+                parts = yield from self._fill(parts, generations, short)
+            yield from self._invoke(parts, received_at, generations)
         self.pollers -= 1
 
-    def _fill(self, parts: list, short: bool):
+    def _generations(self, ids: list[int]) -> list[int]:
+        """Return the messages' identities while their slots still hold them.
+
+        Needed only when a message might come back, leave and have its
+        slot reused before the invocation settles: when the poller waits
+        (batching window, throttling) or the invocation outlives the
+        visibility timeout.
+        """
+        return list(map(self.store.generation.item, ids))
+
+    def _fill(self, parts: list, generations: list[int], short: bool):
         """Gather more messages until the batch, payload or window is full."""
         env, queue = self.env, self.queue
         closes_at = env.now + self.window_s
@@ -148,6 +161,7 @@ class EventSourceMapping:
                 if not ids:
                     continue
             parts.append((ids, receipt))
+            generations += self._generations(ids)
             count += len(ids)
         return parts
 
@@ -159,12 +173,14 @@ class EventSourceMapping:
 
     # --- an invocation ---------------------------------------------------
 
-    def _invoke(self, parts: list, received_at: float):
+    def _invoke(self, parts: list, received_at: float, generations: list[int] | None):
         env, store = self.env, self.store
         ids = parts[0][0] if len(parts) == 1 else [i for batch, _ in parts for i in batch]
         delay_s = self.scaling.throttle_retry_delay
         visible_again_at = received_at + self.visibility_timeout_s
         while self.running >= self.function_limit:
+            if generations is None:
+                generations = self._generations(ids)
             self._count("throttles", env.now)
             self._trouble += 1
             if env.now + delay_s >= visible_again_at:
@@ -182,12 +198,8 @@ class EventSourceMapping:
         if cold:
             self._col["cold_starts"][b] += 1
         outcome = self.handler.run(now, cold, store, ids)
-        # A message can come back and leave (its slot reused) only if the
-        # invocation outlives its visibility timeout; only then is its
-        # generation needed to tell the message apart from the slot.
-        generations = None
-        if now + outcome.duration_s >= visible_again_at:
-            generations = store.generation[ids]
+        if generations is None and now + outcome.duration_s >= visible_again_at:
+            generations = self._generations(ids)  # now is still the receive time
         self.totals["invocations"] += 1
         self._col["invocations"][b] += 1
         yield env.timeout(outcome.duration_s)
@@ -210,7 +222,8 @@ class EventSourceMapping:
             self._count("message_failures", now, n_failed)
             ok = ~failed
             succeeded = np.asarray(ids, dtype=np.int64)[ok]
-            generations = None if generations is None else generations[ok]
+            if generations is not None:
+                generations = np.asarray(generations, dtype=np.int64)[ok]
         if len(succeeded):
             self._successes.append((now, succeeded, generations))
         start = 0

@@ -33,12 +33,20 @@ class TimeSeries:
         self.interval_s = interval_s
         self.n_bins = max(1, math.ceil(duration_s / interval_s - 1e-9))
         self.columns: dict[str, np.ndarray] = {}
+        self._peaks: set[str] = set()
 
-    def column(self, name: str, dtype: type = np.float64) -> np.ndarray:
-        """Return the array for `name`, creating it (one spare bin) if new."""
+    def column(self, name: str, peak: bool = False) -> np.ndarray:
+        """Return the array for `name`, creating it if new.
+
+        Arrays have one spare bin for events at exactly the end of the
+        run; `frame_columns` folds it into the last bin (by sum, or by
+        max for `peak` columns such as concurrency).
+        """
         array = self.columns.get(name)
         if array is None:
-            array = self.columns[name] = np.zeros(self.n_bins + 1, dtype=dtype)
+            array = self.columns[name] = np.zeros(self.n_bins + 1)
+        if peak:
+            self._peaks.add(name)
         return array
 
     def bin_of(self, at_s: float) -> int:
@@ -52,9 +60,13 @@ class TimeSeries:
             self.column(name)[:] += np.bincount(bins, minlength=self.n_bins + 1)
 
     def frame_columns(self) -> dict[str, np.ndarray]:
-        """Return the columns without the spare bin, plus `time_s`."""
+        """Return the columns (spare bin folded into the last), plus `time_s`."""
         out = {"time_s": np.arange(self.n_bins) * self.interval_s}
-        out.update({name: array[: self.n_bins] for name, array in self.columns.items()})
+        for name, array in self.columns.items():
+            folded = array[: self.n_bins].copy()
+            fold = np.maximum if name in self._peaks else np.add
+            folded[-1] = fold(folded[-1], array[-1])
+            out[name] = folded
         return out
 
 

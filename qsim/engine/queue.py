@@ -92,6 +92,7 @@ class SqsQueue:
         self._received = series.column("received")
         self._dlq = series.column("dead_lettered")
         self._expired = series.column("expired")
+        series.column("sent")
 
     # --- sending ---------------------------------------------------------
 

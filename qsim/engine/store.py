@@ -66,6 +66,7 @@ class MessageStore:
         if n:
             self.sent_at_s[ids] = np.inf
             self.receipt[ids] = NOT_IN_FLIGHT
+            self.generation[ids] = -1  # a late success finds the message gone
             self._free[self._top : self._top + n] = ids
             self._top += n
             self.live -= n
