@@ -24,6 +24,7 @@ __all__ = [
     "bundled_scenarios",
     "load_scenario",
     "run",
+    "sweep",
 ]
 
 _HOMES = {
@@ -35,6 +36,7 @@ _HOMES = {
     "load_scenario": "qsim.scenario",
     "run": "qsim.simulation",
     "Result": "qsim.results",
+    "sweep": "qsim.sweeps",
 }
 
 

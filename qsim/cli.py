@@ -125,6 +125,71 @@ def report(
     _console().print(f"wrote {path}")
 
 
+@app.command()
+def sweep(
+    scenario: ScenarioArg,
+    vary: Annotated[list[str] | None, typer.Option(
+        "--vary", help="A key and its values: dotted.key=v1,v2,... (repeatable; "
+        "default: the scenario's sweep block).")] = None,
+    replications: Annotated[int | None, typer.Option(
+        min=1, help="Runs per point, each with its own seed (default: 5).")] = None,
+    zip_: Annotated[bool, typer.Option(
+        "--zip", help="Pair the --vary lists value by value, not every combination.")
+    ] = False,
+    workers: Annotated[int | None, typer.Option(
+        min=1, help="Local processes (default: every core; 1 runs in this process).")
+    ] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="Run on a Dask cluster instead, e.g. tcp://host:8786.")] = None,
+    out: Annotated[Path | None, typer.Option(
+        help="Output folder (default: reports/<name>-sweep/).")] = None,
+    file_format: Annotated[str, typer.Option(
+        "--format", help="Table format: csv or parquet.")] = "csv",
+    resume: Annotated[bool, typer.Option(
+        "--resume", help="Keep the runs already in the output folder; run the rest.")
+    ] = False,
+    seed: Annotated[int | None, typer.Option(
+        help="Root seed of every run's seed (default: the scenario's).")] = None,
+    overrides: SetOption = None,
+    metrics: Annotated[list[str] | None, typer.Option(
+        "--metric", help="A metric to chart in sweep.html, e.g. "
+        "response_latency_ms.p99 (repeatable).")] = None,
+    report: Annotated[bool, typer.Option(help="Write sweep.html too.")] = True,
+) -> None:
+    """Run a scenario over a grid of settings, replicated, with 95% intervals."""
+    spec = _load(scenario, overrides)
+    from qsim.errors import QsimError
+    from qsim.sweeps import sweep as run_sweep
+    from qsim.sweeps.terminal import print_sweep, sweep_progress
+
+    console = _console()
+    folder = out or Path("reports") / f"{_slug(spec.name)}-sweep"
+    try:
+        with sweep_progress(console) as progress:
+            result = run_sweep(spec, vary, replications=replications, zip=zip_ or None,
+                               seed=seed, workers=workers, executor=scheduler,
+                               out=folder, file_format=file_format, resume=resume,
+                               progress=progress)
+        if report:
+            result.write_report(folder, metrics)
+    except (QsimError, ValueError) as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        _fail(f"interrupted; finished runs are in {folder}: add --resume to go on", 130)
+    print_sweep(result, console)
+    console.print(f"results written to {folder}")
+    if not result.ok:
+        failed = result.failed_points
+        names = "; ".join(f"{p.describe()}: {_first_error(result, p.index)}"
+                          for p in failed)
+        _fail(f"{len(failed)} of {len(result.plan.points)} points failed: {names}", 1)
+
+
+def _first_error(result, point: int) -> str:
+    errors = result.failures
+    return errors.loc[errors["point"] == point, "error"].iloc[0]
+
+
 def main() -> None:  # pragma: no cover - console entry point
     """Run the command line (for `python -m qsim`)."""
     app(prog_name="qsim")
