@@ -62,6 +62,13 @@ COLORS = {
     "arrivals": "#555555",
     "outage": "#999999",
 }
+# Outage bands: a pale colour and a hatch per component (prints in grey).
+OUTAGE_STYLES = {
+    "frontend": (OKABE_ITO["yellow"], "\\\\"),
+    "backend": (COLORS["outage"], "//"),
+    "queue": (OKABE_ITO["sky_blue"], "xx"),
+    "function": (OKABE_ITO["purple"], ".."),
+}
 LABELS = {"sync": "sync (A → B)", "async": "async (SQS + Lambda)"}
 
 # Columns holding events per bin; every other column is a level or a peak.
@@ -194,21 +201,24 @@ def draw(ax: Axes, scale: TimeScale, frame: pd.DataFrame, *traces: Trace) -> Non
 
 
 def shade_outages(ax: Axes, result: Result, scale: TimeScale) -> None:
-    """Shade every component's down windows, one hatch per component."""
-    hatches = ("", "//", "\\\\", "xx") * 4
-    shaded = [(name, windows) for name, windows in result.outages.items() if windows]
-    for (component, windows), hatch in zip(shaded, hatches, strict=False):
+    """Shade every component's down windows in its own colour and hatch.
+
+    A window is drawn at least 1/800 of the run wide, so that a 10-second
+    outage in a six-hour run still shows.
+    """
+    min_width_s = result.scenario.duration / 800
+    for component, windows in result.outages.items():
+        color, hatch = OUTAGE_STYLES.get(component, (COLORS["outage"], ""))
         for i, (start_s, end_s) in enumerate(windows):
-            label = f"{component} down" if i == 0 else None
             ax.axvspan(
                 scale(start_s),
-                scale(end_s),
-                facecolor=COLORS["outage"],
-                alpha=0.25,
+                scale(max(end_s, start_s + min_width_s)),
+                facecolor=color,
+                alpha=0.3,
                 hatch=hatch,
-                edgecolor="#777777",
+                edgecolor="#666666",
                 linewidth=0,
-                label=label,
+                label=f"{component} down" if i == 0 else None,
                 zorder=0,
             )
 
