@@ -120,7 +120,8 @@ _SPECS = (
         plot_availability,
         "Availability over time",
         "Share of answered user requests that succeeded in each time bin. "
-        "Shaded bands are windows when a component was down.",
+        "Shaded bands are windows when a component was down (very short ones "
+        "are widened to stay visible).",
         "Line chart over simulated time of the percentage of successful "
         "requests for each topology, with outage windows shaded.",
     ),
