@@ -163,7 +163,7 @@ def plot_heatmap(
                 f"{value:.3g}",
                 ha="center",
                 va="center",
-                fontsize="small",
+                fontsize="medium",
                 color="white",
                 path_effects=_outline(),
             )

@@ -213,15 +213,32 @@ def make_plan(
         vary = _parse_all(vary)
     if replications is None:
         replications = block.replications if block else DEFAULT_REPLICATIONS
+
     vary = {
         key: list(values) if isinstance(values, (list, tuple)) else values
         for key, values in vary.items()
     }
+    _refuse_files(vary)
     points = expand_grid(vary, bool(zip))
+
     plain = plain_scenario(scenario)
     root_seed = scenario.seed if seed is None else seed
     runs = _plan_runs(plain, points, replications, root_seed)
     return SweepPlan(plain, vary, bool(zip), replications, root_seed, points, runs)
+
+
+def _refuse_files(vary: Mapping[str, Any]) -> None:
+    """Refuse to vary a file name.
+
+    What was read from the file travels inside the scenario dict, so a
+    run would keep the first file's data whatever name it was given.
+    """
+    for key in vary:
+        if key == "file" or key.endswith(".file"):
+            raise ScenarioError(
+                f"{key}: a sweep cannot vary a file; make one scenario per file",
+                "--vary",
+            )
 
 
 def _parse_all(texts: Sequence[str]) -> dict[str, list[Any]]:

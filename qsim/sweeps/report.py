@@ -123,7 +123,7 @@ def _lines(result: Any, metric: str) -> Figure:
     from matplotlib.figure import Figure as MplFigure
 
     keys = result.keys
-    figure = MplFigure(figsize=(5.5 * len(keys), 4), layout="constrained")
+    figure = MplFigure(figsize=(5 * len(keys), 3.6), layout="constrained")
     axes = figure.subplots(1, len(keys), squeeze=False)[0]
     for ax, key in zip(axes, keys, strict=True):
         plot_metric(result, metric, key, ax=ax)
@@ -150,7 +150,7 @@ def _heatmaps(result: Any, metric: str) -> Figure:
     panels = list(result.plan.topologies)
     if len(panels) == 2:
         panels.append("difference")
-    figure = MplFigure(figsize=(5 * len(panels), 4), layout="constrained")
+    figure = MplFigure(figsize=(4 * len(panels), 3.2), layout="constrained")
     axes = figure.subplots(1, len(panels), squeeze=False)[0]
     for ax, panel in zip(axes, panels, strict=True):
         plot_heatmap(result, metric, panel, ax=ax)

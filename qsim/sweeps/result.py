@@ -75,9 +75,11 @@ class SweepResult:
     def aggregate(
         self, metrics: Sequence[str] | None = None, level: float = 0.95
     ) -> pd.DataFrame:
-        """Return mean, std and `level` confidence interval per point,
-        topology and metric (columns point, the keys, topology, metric,
-        n, mean, std, ci_low, ci_high)."""
+        """Return each metric's mean and confidence interval per point and topology.
+
+        Columns: point, the varied keys, topology, metric, n (successful
+        replications), mean, std, ci_low and ci_high (Student t at `level`).
+        """
         metrics = self.check_metrics(metrics)
         table = stats.aggregate(self.runs, metrics, self.plan.topologies, level)
         return self._with_labels(table)
@@ -85,9 +87,12 @@ class SweepResult:
     def differences(
         self, metrics: Sequence[str] | None = None, level: float = 0.95
     ) -> pd.DataFrame:
-        """Return the paired sync − async difference per point and metric,
-        with its `level` confidence interval (replication by replication:
-        both topologies of a replication share its seed)."""
+        """Return the sync − async difference per point and metric, paired.
+
+        Each replication's two topologies share its seed, hence its
+        arrivals, so the interval is taken over the per-replication
+        differences. Columns as `aggregate` without topology.
+        """
         metrics = self.check_metrics(metrics)
         return self._with_labels(stats.differences(self.runs, metrics, level))
 
@@ -117,8 +122,10 @@ class SweepResult:
         return plot_metric(self, metric, key, ax=ax, level=level)
 
     def heatmap(self, metric: str, topology: str = "async", *, ax: Any = None) -> Any:
-        """Draw a two-key grid's means of `metric` for a topology (or
-        "difference", sync − async) as a heatmap."""
+        """Draw a two-key grid's means of `metric` as a heatmap.
+
+        `topology` is "sync", "async" or "difference" (sync − async).
+        """
         from qsim.sweeps.figures import plot_heatmap
 
         return plot_heatmap(self, metric, topology, ax=ax)

@@ -87,14 +87,34 @@ def sweep(
         plan.replications,
         len(todo),
     )
+
     started = time.perf_counter()
+    tracker = _Tracker(todo, progress)
+    rows = _collect(
+        plan, todo, kept, store, tracker=tracker, workers=workers, executor=executor
+    )
+    frame = tidy(rows, plan.points, plan.topologies)
+    if store:
+        store.finish(frame)
+    path = store.path if store else None
+    return SweepResult(frame, plan, path, time.perf_counter() - started)
+
+
+def _collect(
+    plan: SweepPlan,
+    todo: list[RunSpec],
+    kept: list[dict],
+    store: RunStore | None,
+    *,
+    tracker: _Tracker,
+    **where: Any,
+) -> list[dict]:
+    """Run `todo` where asked, saving each run's rows as it finishes."""
     rows = list(kept)
     if store:
         store.start(plan, rows)
-    tracker = _Tracker(todo, progress)
     try:
-        finished = execute(todo, plan.scenario, workers=workers, executor=executor)
-        for run, outcome in finished:
+        for run, outcome in execute(todo, plan.scenario, **where):
             new = run_rows(run, outcome, plan.topologies)
             rows += new
             if store:
@@ -103,12 +123,7 @@ def sweep(
     finally:
         if store:
             store.flush()
-    frame = tidy(rows, plan.points, plan.topologies)
-    if store:
-        store.finish(frame)
-    return SweepResult(
-        frame, plan, store.path if store else None, time.perf_counter() - started
-    )
+    return rows
 
 
 def _resume(store: RunStore, plan: SweepPlan) -> tuple[list[dict], list[RunSpec]]:
