@@ -159,6 +159,14 @@ def test_every_point_is_checked_before_anything_runs():
         make_plan(spec, ["function.batch_size=1", "function.batch_size=2"])
 
 
+def test_a_file_name_cannot_be_varied():
+    spec = load_scenario("trace-replay")
+    with pytest.raises(
+        ScenarioError, match=r"workload.trace.file: a sweep cannot vary"
+    ):
+        make_plan(spec, ["workload.trace.file=a.csv,b.csv"])
+
+
 def test_the_scenario_sweep_block_is_the_default_and_vary_replaces_it():
     block = {
         "vary": {
