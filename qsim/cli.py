@@ -132,7 +132,8 @@ def sweep(
         "--vary", help="A key and its values: dotted.key=v1,v2,... (repeatable; "
         "default: the scenario's sweep block).")] = None,
     replications: Annotated[int | None, typer.Option(
-        min=1, help="Runs per point, each with its own seed (default: 5).")] = None,
+        min=1, help="Runs per point, each with its own seed (default: the sweep "
+        "block's, else 5).")] = None,
     zip_: Annotated[bool, typer.Option(
         "--zip", help="Pair the --vary lists value by value, not every combination.")
     ] = False,
