@@ -7,6 +7,7 @@ again.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from pathlib import Path
@@ -56,7 +57,21 @@ class Result:
         rows = {name: _flatten(values) for name, values in self.topologies.items()}
         return pd.DataFrame(rows)
 
-    @property
+    def __repr__(self) -> str:
+        parts = []
+        for name, summary in self.topologies.items():
+            p99 = (summary.get("response_latency_ms") or {}).get("p99")
+            availability = summary.get("availability")
+            parts.append(
+                f"{name}: availability "
+                + ("n/a" if availability is None else f"{availability:.4f}")
+                + ", response p99 "
+                + ("n/a" if p99 is None else f"{p99:.1f} ms")
+            )
+        return (f"<Result {self.scenario.name!r} seed={self.seed} "
+                f"{self.scenario.duration:g}s: {'; '.join(parts)}>")
+
+    @functools.cached_property
     def timeseries(self):
         """Per-interval series, long format: time_s, topology, then columns."""
         import pandas as pd
@@ -69,7 +84,7 @@ class Result:
         first = ["time_s", "topology"]
         return frame[first + [c for c in frame.columns if c not in first]]
 
-    @property
+    @functools.cached_property
     def latency(self):
         """Latency percentiles per time bin: time_s, topology, kind, p50_ms..."""
         import pandas as pd

@@ -92,6 +92,7 @@ class SqsQueue:
         self._received = series.column("received")
         self._dlq = series.column("dead_lettered")
         self._expired = series.column("expired")
+        self._redelivered = series.column("redeliveries")
         series.column("sent")
 
     # --- sending ---------------------------------------------------------
@@ -183,7 +184,9 @@ class SqsQueue:
                 self._cursor = (p + 1) % self.partitions
                 break
         if again:
-            fresh += self._screen(now, again)
+            again = self._screen(now, again)
+            self._redelivered[int(now * self._bin)] += len(again)
+            fresh += again
         if not fresh:
             return [], -1
         return fresh, self.inflight.hold(fresh, now)
