@@ -295,3 +295,26 @@ def test_idle_environments_are_reclaimed(exact_scenario, gap, function, cold_aga
     assert _cold_bins(result) == ([0.0, resumed_at] if cold_again else [0.0])
     environments = result.timeseries.set_index("time_s")["environments"]
     assert bool(environments[resumed_at - 1] == 0) is cold_again
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: scale-down and back-off floor the limit at "
+    "min_concurrency (5) even when maximum_concurrency is below it",
+)
+@pytest.mark.parametrize("trouble", ["idle", "errors"])
+def test_maximum_concurrency_below_the_presets_minimum_is_never_exceeded(
+    exact_scenario, trouble
+):
+    # maximum_concurrency may be 2-1,000 (§4.8), below classic's minimum 5.
+    backend = {"error_rate": 1.0} if trouble == "errors" else {}
+    scenario = exact_scenario(
+        duration="90s",
+        workload={"rate": 1},
+        backend=backend,
+        queue={"visibility_timeout": "5s"},
+        function={"maximum_concurrency": 2},
+    )
+    series = qsim.run(scenario).timeseries
+    assert series["scaler_limit"].max() <= 2
+    assert series["pollers"].max() <= 2
