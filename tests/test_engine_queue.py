@@ -423,3 +423,29 @@ def test_duplicate_copies_are_counted_apart(exact_scenario):
     # 300 x 0.3 / 0.7 ~ 130 duplicates; none counts as processed again.
     assert 60 <= summary["duplicate_deliveries"] <= 250
     assert summary["conservation"]["balanced"]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine bug: a waiting long poll already handed a later message "
+    "of the current 1 s block does not get a message that becomes visible "
+    "again before it (A is re-received at 1.601 s, not at 1.3 s)",
+)
+def test_waiting_long_poll_gets_a_message_as_soon_as_it_is_visible_again(
+    tmp_path, exact_scenario
+):
+    # One poller. A is sent at 0 s and fails (B is down until 1 s); it is
+    # visible again at 1.3 s, when the poller is idle and long-polling, so
+    # it should be received then and processed at 1.401 s (§1.7). B, sent
+    # at 1.5 s, follows at 1.601 s.
+    trace = tmp_path / "a_then_b.csv"
+    trace.write_text("0\n1.5\n")
+    scenario = exact_scenario(
+        duration="5s",
+        workload={"arrivals": "trace", "rate": None, "trace": {"file": str(trace)}},
+        backend={"outages": [{"start": "0s", "duration": "1s"}]},
+        queue={"visibility_timeout": "1.3s"},
+        function={"batch_size": 1, "scaling": fixed_concurrency(1)},
+    )
+    messages = _run(scenario).messages
+    assert messages["finished_at_s"].tolist() == pytest.approx([1.401, 1.601])
