@@ -43,10 +43,8 @@ def _run(scenario: dict, **kwargs):
 def test_failed_message_is_received_again_only_after_visibility_timeout(
     one_message_scenario, failure
 ):
-    changes = FAILURES[failure]
     scenario = one_message_scenario(
-        **{**changes, "workload": changes.get("workload", {})},
-        queue={"visibility_timeout": "30s"},
+        **FAILURES[failure], queue={"visibility_timeout": "30s"}
     )
     result = _run(scenario)
     summary = _async(result)
@@ -138,8 +136,14 @@ def test_every_poison_message_is_dead_lettered_after_exactly_n_receives(
 # --- retention --------------------------------------------------------------
 
 UNPROCESSABLE = {
+    # Received and throttled, or received and failed, over and over.
     "throttled": {"function": {"reserved_concurrency": 0}},
     "backend_down": {"backend": {"outages": [{"start": "0s", "duration": "1h"}]}},
+    # Never received: the only poller is busy with the first message.
+    "poller_busy": {
+        "backend": {"service_time": "10m"},
+        "function": {"timeout": "15m", "scaling": fixed_concurrency(1)},
+    },
 }
 
 
@@ -162,6 +166,8 @@ def test_messages_nobody_processes_expire_after_retention_period(exact_scenario,
     lived = expired["finished_at_s"] - expired["sent_at_s"]
     assert lived.min() >= 60.0
     assert lived.max() <= 60.0 + 10.0 + 1.0
+    if cause == "poller_busy":
+        assert lived.max() <= 60.0 + 1.0  # all were waiting, none in flight
     assert min(_bins_with(result, "expired")) >= 60.0
     # Every message sent 71 s or more before the end has expired.
     assert summary["expired"] >= int(240 - 71) + 1
