@@ -148,8 +148,8 @@ def test_every_point_is_checked_before_anything_runs():
     with pytest.raises(
         ScenarioError,
         match=re.escape(
-            "point 1 (function.batch_size=0): function.batch_size: must be greater "
-            "than or equal to 1, got 0"
+            "point 1 (function.batch_size=0): function.batch_size: must be at "
+            "least 1, got 0"
         ),
     ):
         make_plan(spec, {"function.batch_size": [1, 0, 5]})

@@ -292,7 +292,8 @@ def test_littles_law_on_the_async_queue(variant):
     # otherwise make the dynamics periodic with the sampling grid and
     # bias the 1 s samples by a few tenths of a percent.
     # Tolerance: the 99 % interval of L / (lambda W) over 6 runs of 20
-    # minutes holds 1 and is within 3 %.
+    # minutes holds 1 and is within 4 % (the one-at-a-time variant keeps
+    # L near 1, so its 1 s samples are the noisiest: about +-3 %).
     scenario = {**LITTLE_BASE, **LITTLE_VARIANTS[variant]}
     ratios = []
     for seed in range(6):
@@ -306,15 +307,9 @@ def test_littles_law_on_the_async_queue(variant):
             time_in_queue_s -= summary["response_latency_ms"]["mean"] / 1000 - 0.008
         ratios.append(in_queue / (arrival_per_s * time_in_queue_s))
 
-    assert_covers(ratios, 1.0, max_half_width=0.03)
+    assert_covers(ratios, 1.0, max_half_width=0.04)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: AsyncTopology._sample reads in_flight before "
-    "visible_count() returns messages whose visibility timeout has passed, "
-    "so those are counted twice (in_flight and visible)",
-)
 def test_queue_levels_equal_messages_sent_minus_messages_gone():
     # An exact identity behind Little's law: at each sample, the messages
     # in the queue are those sent before it, less those processed,
@@ -484,11 +479,6 @@ def test_async_accepts_at_a_s_rate_and_the_queue_absorbs_the_rest(slow_backend_r
         pytest.param({"error_rate": 0.2}, id="failing-invocations"),
         pytest.param({}, id="idle-queue"),
     ],
-)
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: the scaler's back-off and scale-down floor the "
-    "limit at scaling.min_concurrency (5) above function.maximum_concurrency",
 )
 def test_maximum_concurrency_caps_lambda_below_the_scalers_minimum(backend):
     # maximum_concurrency may be as low as 2 (§4.8); Lambda's capacity is
@@ -693,7 +683,9 @@ def test_sync_fails_the_requests_that_meet_the_outage(outage_run):
     assert set(summary["failures"]) == {"backend_down"}
     assert summary["failures"]["backend_down"] == pytest.approx(in_window, abs=3)
     assert failed[:1199].sum() == 0 and failed[1801:].sum() == 0
-    assert np.abs(failed[1201:1799] - arrivals[1201:1799]).max() <= 1
+    # A failure lands 5 ms after its arrival, so a bin can gain one from the
+    # bin before and lose one to the next: off by at most 2.
+    assert np.abs(failed[1201:1799] - arrivals[1201:1799]).max() <= 2
     # 10 of 60 minutes: a sixth of the requests (Poisson sd ~0.002).
     assert summary["availability"] == pytest.approx(50 / 60, abs=0.01)
     answered = summary["succeeded"] + summary["failed"]

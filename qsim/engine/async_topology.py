@@ -87,8 +87,9 @@ class AsyncTopology:
     def _sample(self, b: int, now: float) -> None:
         queue, column = self.queue, self.series.column
         queue.flush()
+        visible = queue.visible_count(now)  # first: returns what is due
         in_flight, staged = queue.inflight.count, queue.staged_count()
-        column("visible")[b] = queue.visible_count(now)
+        column("visible")[b] = visible
         column("in_flight")[b] = in_flight
         column("delayed")[b] = staged
         oldest = self.store.oldest_sent_at_s()

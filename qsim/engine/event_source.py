@@ -51,7 +51,7 @@ class EventSourceMapping:
         )
         self.scaling = scaling
         self.cap = min(scaling.max_concurrency, function.maximum_concurrency or math.inf)
-        self.limit = float(min(scaling.initial_concurrency, self.cap))
+        self.limit = float(min(scaling.initial_concurrency, self.cap))  # never above
         self.memory_gb = function.memory / 1024**3
         self.pollers = 0
         self.running = 0
@@ -108,6 +108,7 @@ class EventSourceMapping:
                 step = s.scale_down_per_minute * interval / 60
                 self.limit = max(s.min_concurrency, self.limit - step)
             self._trouble = 0
+            self.limit = min(self.limit, self.cap)  # the floor never beats the cap
             self._spawn()
 
     # --- a poller --------------------------------------------------------

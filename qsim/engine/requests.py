@@ -41,7 +41,8 @@ class RequestStream:
     """Draw requests block by block, identically for every topology."""
 
     def __init__(self, scenario, streams) -> None:
-        self.arrivals = ArrivalSource(scenario.workload, scenario.duration, streams["arrivals"])
+        self.arrivals = ArrivalSource(scenario.workload, scenario.duration,
+                                      streams["arrivals"], streams["arrivals-thinning"])
         self.work = Sampler(scenario.backend.service_time, streams["work"])
         self.size = Sampler(
             scenario.workload.message_size, streams["size"], upper=MAX_MESSAGE_BYTES

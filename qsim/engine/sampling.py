@@ -50,7 +50,8 @@ class Sampler:
             shape = 1.0 / spec.cv**2
             values = rng.gamma(shape, spec.mean_ / shape, n)
         else:
-            values = rng.choice(np.asarray(spec.samples), n)
+            samples = np.asarray(spec.samples)
+            values = samples[(rng.random(n) * len(samples)).astype(np.int64)]
         if self.upper < math.inf:
             np.minimum(values, self.upper, out=values)
         return values

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from qsim.errors import ScenarioError
 from qsim.scenario.models import Scenario
+from qsim.scenario.units import format_duration, format_size
 
 __all__ = [
     "BUNDLED_DIR",
@@ -152,8 +153,10 @@ def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], label: st
         last = keys[-1]
         if isinstance(node, list):
             node[_index(node, last, dotted, label)] = value
-        else:
+        elif isinstance(node, dict):
             node[last] = value
+        else:
+            raise ScenarioError(f"{dotted}: cannot set a key inside {node!r}", label)
     return raw
 
 
@@ -167,6 +170,11 @@ def _descend(node: Any, key: str, where: str, label: str) -> Any:
         child = node[key] = {}
     elif isinstance(child, str) and key == "scaling":
         child = node[key] = {"preset": child}
+    elif not isinstance(child, (dict, list)):
+        raise ScenarioError(
+            f"{where}: is a value ({child!r}), not a section: set {where}=... instead",
+            label,
+        )
     return child
 
 
@@ -183,7 +191,7 @@ def _validate(raw: dict[str, Any], label: str, base_dir: str, read_files: bool) 
     try:
         return Scenario.model_validate(raw, context=context)
     except ValidationError as error:
-        problems = [_describe(item) for item in error.errors()]
+        problems = [_describe(item, raw) for item in error.errors()]
         raise ScenarioError(list(dict.fromkeys(problems)), label) from None
 
 
@@ -192,9 +200,17 @@ def _validate(raw: dict[str, Any], label: str, base_dir: str, read_files: bool) 
 _DIST_TAGS = {"constant", "exponential", "uniform", "lognormal", "gamma", "empirical"}
 
 
-def _describe(item: Mapping[str, Any]) -> str:
+def _describe(item: Mapping[str, Any], raw: Any = None) -> str:
     """Turn one pydantic error into `dotted.key: rule, got value`."""
     loc = [part for part in item["loc"] if not _is_wrapper(part)]
+    if item["type"] in _BOUNDS:
+        word, key = _BOUNDS[item["type"]]
+        limit = item.get("ctx", {}).get(key)
+        unit_format = _unit_format(item["loc"])
+        given = _raw_at(raw, loc) if unit_format else None
+        shown = unit_format(limit) if unit_format else limit
+        got = given if given is not None else item.get("input")
+        return f"{'.'.join(map(str, loc))}: must be {word} {shown}, got {got!r}"
     where = ".".join(str(part) for part in loc) or "(top level)"
     kind, got = item["type"], item.get("input")
     message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
@@ -216,6 +232,37 @@ def _describe(item: Mapping[str, Any]) -> str:
         message = message.replace("Input should", "must").replace("input should", "must")
         return f"{where}: {message[0].lower()}{message[1:]}, got {_short(got)}"
     return f"{where}: {message}"
+
+
+_BOUNDS = {
+    "greater_than": ("greater than", "gt"),
+    "greater_than_equal": ("at least", "ge"),
+    "less_than": ("less than", "lt"),
+    "less_than_equal": ("at most", "le"),
+}
+
+
+def _unit_format(loc: tuple):
+    """Return format_duration or format_size if `loc` is such a field."""
+    model = _model_at(Scenario, loc[:-1])
+    field = model.model_fields.get(loc[-1]) if model else None
+    if field is None:
+        field = next((f for f in (model.model_fields.values() if model else ())
+                      if f.alias == loc[-1]), None)
+    for item in getattr(field, "metadata", ()):
+        formatter = getattr(getattr(item, "func", None), "__name__", "")
+        if formatter in ("parse_duration", "parse_size"):
+            return format_duration if formatter == "parse_duration" else format_size
+    return None
+
+
+def _raw_at(raw: Any, loc: list) -> Any:
+    for part in loc:
+        try:
+            raw = raw[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return raw
 
 
 def _is_wrapper(part: Any) -> bool:
