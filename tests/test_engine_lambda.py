@@ -297,11 +297,6 @@ def test_idle_environments_are_reclaimed(exact_scenario, gap, function, cold_aga
     assert bool(environments[resumed_at - 1] == 0) is cold_again
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: scale-down and back-off floor the limit at "
-    "min_concurrency (5) even when maximum_concurrency is below it",
-)
 @pytest.mark.parametrize("trouble", ["idle", "errors"])
 def test_maximum_concurrency_below_the_presets_minimum_is_never_exceeded(
     exact_scenario, trouble
