@@ -50,9 +50,17 @@ def _command_time(args: list[str], repeats: int) -> float:
 
 def _peak_rss_mb(code: str) -> float:
     """Run `code` in a fresh interpreter; return its peak RSS in MB."""
-    probe = code + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    out = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
-                         text=True, cwd=ROOT)
+    probe = (
+        code
+        + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return int(out.stdout.split()[-1]) / 1024
 
 
@@ -73,16 +81,26 @@ def main() -> None:
         "qsim_async_s": qsim_s,
         "qsim_msgs_per_s": sent / qsim_s,
     }
-    figures["speedup_vs_textbook"] = figures["qsim_msgs_per_s"] / figures["textbook_msgs_per_s"]
+    figures["speedup_vs_textbook"] = (
+        figures["qsim_msgs_per_s"] / figures["textbook_msgs_per_s"]
+    )
     with tempfile.TemporaryDirectory() as out:
         figures["qsim_run_spike_s"] = _command_time(
-            ["qsim", "run", "scenarios/spike.yaml", "--out", out], args.repeats)
+            ["qsim", "run", "scenarios/spike.yaml", "--out", out], args.repeats
+        )
     figures["qsim_help_s"] = _command_time(["qsim", "--help"], max(5, args.repeats))
-    run = "import qsim; qsim.run('steady', overrides={{'duration': '{d}', 'topologies': ['async']}})"
+    run = (
+        "import qsim; qsim.run('steady', "
+        "overrides={{'duration': '{d}', 'topologies': ['async']}})"
+    )
     figures["peak_rss_mb_15m"] = _peak_rss_mb(run.format(d="15m"))
     figures["peak_rss_mb_2h"] = _peak_rss_mb(run.format(d="2h"))
-    print(json.dumps({k: round(v, 3) if isinstance(v, float) else v
-                      for k, v in figures.items()}, indent=2))
+    print(
+        json.dumps(
+            {k: round(v, 3) if isinstance(v, float) else v for k, v in figures.items()},
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

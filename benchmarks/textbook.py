@@ -44,7 +44,9 @@ def run_textbook(scenario, seed: int = 1) -> dict:
             batch = [first]
             while queue.items and len(batch) < scenario.function.batch_size:
                 batch.append(queue.items.pop(0))
-            handler = sum(work.median * math.exp(sigma * rng.standard_normal()) for _ in batch)
+            handler = sum(
+                work.median * math.exp(sigma * rng.standard_normal()) for _ in batch
+            )
             yield env.timeout(handler)
             done["processed"] += len(batch)
             done["latency_s"] += sum(env.now - sent for sent in batch)

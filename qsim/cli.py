@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,8 +24,10 @@ app = typer.Typer(
 )
 
 SetOption = Annotated[
-    Optional[list[str]],
-    typer.Option("--set", help="Override a scenario key: dotted.key=value (repeatable)."),
+    list[str] | None,
+    typer.Option(
+        "--set", help="Override a scenario key: dotted.key=value (repeatable)."
+    ),
 ]
 ScenarioArg = Annotated[
     str, typer.Argument(help="A scenario YAML file, or a bundled scenario's name.")
@@ -60,14 +62,17 @@ def _slug(name: str) -> str:
 @app.command()
 def run(
     scenario: ScenarioArg,
-    seed: Annotated[Optional[int], typer.Option(help="Seed (default: the scenario's).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Seed (default: the scenario's).")
+    ] = None,
     out: Annotated[
-        Optional[Path], typer.Option(help="Output folder (default: reports/<name>/).")
+        Path | None, typer.Option(help="Output folder (default: reports/<name>/).")
     ] = None,
     overrides: SetOption = None,
     report: Annotated[bool, typer.Option(help="Write report.html too.")] = True,
     messages: Annotated[
-        bool, typer.Option("--messages", help="Also write messages.csv, a row per message.")
+        bool,
+        typer.Option("--messages", help="Also write messages.csv, a row per message."),
     ] = False,
 ) -> None:
     """Simulate a scenario, print the comparison and save the results."""
@@ -82,10 +87,15 @@ def run(
         if console.is_terminal:
             with progress_bar(console, spec.duration) as bar:
                 tasks = {
-                    name: bar.add_task(name, total=spec.duration) for name in spec.topologies
+                    name: bar.add_task(name, total=spec.duration)
+                    for name in spec.topologies
                 }
-                result = simulate(spec, seed, keep_messages=messages or None,
-                                  progress=lambda n, t: bar.update(tasks[n], completed=t))
+                result = simulate(
+                    spec,
+                    seed,
+                    keep_messages=messages or None,
+                    progress=lambda n, t: bar.update(tasks[n], completed=t),
+                )
         else:
             result = simulate(spec, seed, keep_messages=messages or None)
         result.save(folder)
@@ -108,7 +118,9 @@ def validate(scenario: ScenarioArg, overrides: SetOption = None) -> None:
     warnings = scenario_warnings(spec)
     for line in warnings:
         console.print(f"[yellow]warning:[/] {line}", soft_wrap=True)
-    console.print(f"{scenario}: valid" + (f", {len(warnings)} warning(s)" if warnings else ""))
+    console.print(
+        f"{scenario}: valid" + (f", {len(warnings)} warning(s)" if warnings else "")
+    )
 
 
 @app.command()
@@ -128,33 +140,64 @@ def report(
 @app.command()
 def sweep(
     scenario: ScenarioArg,
-    vary: Annotated[list[str] | None, typer.Option(
-        "--vary", help="A key and its values: dotted.key=v1,v2,... (repeatable; "
-        "default: the scenario's sweep block).")] = None,
-    replications: Annotated[int | None, typer.Option(
-        min=1, help="Runs per point, each with its own seed (default: the sweep "
-        "block's, else 5).")] = None,
-    zip_: Annotated[bool, typer.Option(
-        "--zip", help="Pair the --vary lists value by value, not every combination.")
-    ] = False,
-    workers: Annotated[int | None, typer.Option(
-        min=1, help="Local processes (default: every core; 1 runs in this process).")
+    vary: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--vary",
+            help="A key and its values: dotted.key=v1,v2,... (repeatable; "
+            "default: the scenario's sweep block).",
+        ),
     ] = None,
-    scheduler: Annotated[str | None, typer.Option(
-        help="Run on a Dask cluster instead, e.g. tcp://host:8786.")] = None,
-    out: Annotated[Path | None, typer.Option(
-        help="Output folder (default: reports/<name>-sweep/).")] = None,
-    file_format: Annotated[str, typer.Option(
-        "--format", help="Table format: csv or parquet.")] = "csv",
-    resume: Annotated[bool, typer.Option(
-        "--resume", help="Keep the runs already in the output folder; run the rest.")
+    replications: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help="Runs per point, each with its own seed (default: the sweep "
+            "block's, else 5).",
+        ),
+    ] = None,
+    zip_: Annotated[
+        bool,
+        typer.Option(
+            "--zip", help="Pair the --vary lists value by value, not every combination."
+        ),
     ] = False,
-    seed: Annotated[int | None, typer.Option(
-        help="Root seed of every run's seed (default: the scenario's).")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Local processes (default: every core; 1 runs in this process)."
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Run on a Dask cluster instead, e.g. tcp://host:8786."),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Output folder (default: reports/<name>-sweep/)."),
+    ] = None,
+    file_format: Annotated[
+        str, typer.Option("--format", help="Table format: csv or parquet.")
+    ] = "csv",
+    resume: Annotated[
+        bool,
+        typer.Option(
+            "--resume", help="Keep the runs already in the output folder; run the rest."
+        ),
+    ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Root seed of every run's seed (default: the scenario's)."),
+    ] = None,
     overrides: SetOption = None,
-    metrics: Annotated[list[str] | None, typer.Option(
-        "--metric", help="A metric to chart in sweep.html, e.g. "
-        "response_latency_ms.p99 (repeatable).")] = None,
+    metrics: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metric",
+            help="A metric to chart in sweep.html, e.g. "
+            "response_latency_ms.p99 (repeatable).",
+        ),
+    ] = None,
     report: Annotated[bool, typer.Option(help="Write sweep.html too.")] = True,
 ) -> None:
     """Run a scenario over a grid of settings, replicated, with 95% intervals."""
@@ -167,10 +210,19 @@ def sweep(
     folder = out or Path("reports") / f"{_slug(spec.name)}-sweep"
     try:
         with sweep_progress(console) as progress:
-            result = run_sweep(spec, vary, replications=replications, zip=zip_ or None,
-                               seed=seed, workers=workers, executor=scheduler,
-                               out=folder, file_format=file_format, resume=resume,
-                               progress=progress)
+            result = run_sweep(
+                spec,
+                vary,
+                replications=replications,
+                zip=zip_ or None,
+                seed=seed,
+                workers=workers,
+                executor=scheduler,
+                out=folder,
+                file_format=file_format,
+                resume=resume,
+                progress=progress,
+            )
         if report:
             result.write_report(folder, metrics)
     except (QsimError, ValueError) as error:
@@ -181,8 +233,9 @@ def sweep(
     console.print(f"results written to {folder}")
     if not result.ok:
         failed = result.failed_points
-        names = "; ".join(f"{p.describe()}: {_first_error(result, p.index)}"
-                          for p in failed)
+        names = "; ".join(
+            f"{p.describe()}: {_first_error(result, p.index)}" for p in failed
+        )
         _fail(f"{len(failed)} of {len(result.plan.points)} points failed: {names}", 1)
 
 

@@ -58,8 +58,14 @@ def verdict(topologies: dict[str, dict]) -> list[dict[str, Any]]:
         if sync is not None and async_ is not None:
             difference = sync - async_
             better = _better(sync, async_, metric.better)
-        rows.append({"metric": metric, "values": values, "difference": difference,
-                     "better": better})
+        rows.append(
+            {
+                "metric": metric,
+                "values": values,
+                "difference": difference,
+                "better": better,
+            }
+        )
     return rows
 
 

@@ -47,8 +47,10 @@ def _fmt(value: Any, unit: str = "") -> str:
 def print_summary(result, console: Console, folder: str | None = None) -> None:
     """Print the verdict table (and the async details) for a result."""
     names = list(result.topologies)
-    table = Table(title=f"{result.scenario.name}: seed {result.seed}, "
-                  f"{result.scenario.duration:g} s simulated")
+    table = Table(
+        title=f"{result.scenario.name}: seed {result.seed}, "
+        f"{result.scenario.duration:g} s simulated"
+    )
     table.add_column("Metric")
     for name in names:
         table.add_column(name, justify="right")

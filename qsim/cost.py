@@ -15,7 +15,13 @@ Default unit prices per region (overridable under `pricing:`):
 
 from __future__ import annotations
 
-__all__ = ["DEFAULT_PRICES", "SECONDS_PER_MONTH", "async_cost", "prices_for", "sync_cost"]
+__all__ = [
+    "DEFAULT_PRICES",
+    "SECONDS_PER_MONTH",
+    "async_cost",
+    "prices_for",
+    "sync_cost",
+]
 
 SECONDS_PER_MONTH = 30 * 86400.0
 
@@ -48,7 +54,9 @@ def prices_for(pricing, architecture: str = "x86_64") -> dict[str, float]:
     return prices
 
 
-def _instances_usd(instance_seconds: dict[str, float], prices: dict[str, float]) -> dict:
+def _instances_usd(
+    instance_seconds: dict[str, float], prices: dict[str, float]
+) -> dict:
     return {
         f"{name}_instances": seconds / 3600 * prices[f"{name}_instance_hour"]
         for name, seconds in instance_seconds.items()

@@ -32,10 +32,19 @@ def _version() -> str:
 class Result:
     """A finished run of one scenario, ready for tables, files and plots."""
 
-    def __init__(self, scenario, seed: int, topologies: dict[str, dict], series: dict,
-                 latency: dict, warnings: list[str], wall_time_s: float,
-                 outages: dict | None = None, version: str | None = None,
-                 messages: dict | None = None) -> None:
+    def __init__(
+        self,
+        scenario,
+        seed: int,
+        topologies: dict[str, dict],
+        series: dict,
+        latency: dict,
+        warnings: list[str],
+        wall_time_s: float,
+        outages: dict | None = None,
+        version: str | None = None,
+        messages: dict | None = None,
+    ) -> None:
         self.scenario = scenario
         self.seed = seed
         self.topologies = topologies
@@ -68,8 +77,10 @@ class Result:
                 + ", response p99 "
                 + ("n/a" if p99 is None else f"{p99:.1f} ms")
             )
-        return (f"<Result {self.scenario.name!r} seed={self.seed} "
-                f"{self.scenario.duration:g}s: {'; '.join(parts)}>")
+        return (
+            f"<Result {self.scenario.name!r} seed={self.seed} "
+            f"{self.scenario.duration:g}s: {'; '.join(parts)}>"
+        )
 
     @functools.cached_property
     def timeseries(self):
@@ -131,16 +142,18 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         """Return what `summary.json` holds."""
-        return _plain({
-            "scenario": self.scenario.model_dump(mode="json", by_alias=True),
-            "seed": self.seed,
-            "duration_s": self.scenario.duration,
-            "qsim_version": self.version,
-            "wall_time_s": self.wall_time_s,
-            "warnings": self.warnings,
-            "outages": {k: [list(w) for w in v] for k, v in self.outages.items()},
-            "topologies": self.topologies,
-        })
+        return _plain(
+            {
+                "scenario": self.scenario.model_dump(mode="json", by_alias=True),
+                "seed": self.seed,
+                "duration_s": self.scenario.duration,
+                "qsim_version": self.version,
+                "wall_time_s": self.wall_time_s,
+                "warnings": self.warnings,
+                "outages": {k: [list(w) for w in v] for k, v in self.outages.items()},
+                "topologies": self.topologies,
+            }
+        )
 
     def save(self, folder: str | Path) -> Path:
         """Write summary.json, timeseries.csv and latency.csv into `folder`."""
@@ -169,17 +182,30 @@ class Result:
             for name, group in pd.read_csv(folder / TIMESERIES_FILE).groupby("topology")
         }
         latency: dict = {}
-        for (name, kind), group in pd.read_csv(folder / LATENCY_FILE).groupby(["topology", "kind"]):
+        for (name, kind), group in pd.read_csv(folder / LATENCY_FILE).groupby(
+            ["topology", "kind"]
+        ):
             columns = [c for c in group.columns if c not in ("topology", "kind")]
-            latency.setdefault(name, {})[kind] = {c: group[c].to_numpy() for c in columns}
+            latency.setdefault(name, {})[kind] = {
+                c: group[c].to_numpy() for c in columns
+            }
         outages = {k: [tuple(w) for w in v] for k, v in data.get("outages", {}).items()}
         messages = None
         if (folder / MESSAGES_FILE).is_file():
             frame = pd.read_csv(folder / MESSAGES_FILE)
             messages = {c: frame[c].to_numpy() for c in frame.columns}
-        return cls(scenario, data["seed"], data["topologies"], series, latency,
-                   data.get("warnings", []), data.get("wall_time_s", 0.0), outages,
-                   data.get("qsim_version"), messages)
+        return cls(
+            scenario,
+            data["seed"],
+            data["topologies"],
+            series,
+            latency,
+            data.get("warnings", []),
+            data.get("wall_time_s", 0.0),
+            outages,
+            data.get("qsim_version"),
+            messages,
+        )
 
 
 def _flatten(values: dict, prefix: str = "") -> dict[str, Any]:

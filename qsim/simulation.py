@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from qsim.engine.async_topology import AsyncTopology
 from qsim.engine.faults import FaultSchedule
@@ -84,21 +85,33 @@ def run(
 def _faults(scenario: Scenario, seed: int) -> dict[str, FaultSchedule]:
     streams = Streams(seed)
     return {
-        name: FaultSchedule(getattr(scenario, name), scenario.duration, streams[f"faults-{name}"])
+        name: FaultSchedule(
+            getattr(scenario, name), scenario.duration, streams[f"faults-{name}"]
+        )
         for name in COMPONENTS
         if getattr(scenario, name) is not None
     }
 
 
-def _outage_windows(scenario: Scenario, seed: int) -> dict[str, list[tuple[float, float]]]:
+def _outage_windows(
+    scenario: Scenario, seed: int
+) -> dict[str, list[tuple[float, float]]]:
     return {name: faults.windows() for name, faults in _faults(scenario, seed).items()}
 
 
-def _build(name: str, scenario: Scenario, seed: int, interval_s: float, progress,
-           keep_messages: bool):
+def _build(
+    name: str,
+    scenario: Scenario,
+    seed: int,
+    interval_s: float,
+    progress,
+    keep_messages: bool,
+):
     record = TopologyRecord(scenario.duration, interval_s)
     report = (lambda at_s: progress(name, at_s)) if progress else None
     faults = _faults(scenario, seed)
     if name == "async":
-        return AsyncTopology(scenario, Streams(seed), faults, record, report, keep_messages)
+        return AsyncTopology(
+            scenario, Streams(seed), faults, record, report, keep_messages
+        )
     return SyncTopology(scenario, Streams(seed), faults, record, report)

@@ -38,7 +38,9 @@ def _pools(pools: dict, duration_s: float) -> tuple[dict, dict]:
     for name, pool in pools.items():
         instance_seconds[name] = pool.instance_area
         stats[name] = {
-            "utilization": pool.busy_area / pool.capacity_area if pool.capacity_area else 0.0,
+            "utilization": pool.busy_area / pool.capacity_area
+            if pool.capacity_area
+            else 0.0,
             "peak_waiting": pool.peak_waiting,
             "instance_hours": pool.instance_area / 3600,
             "instances_at_end": pool.instances,
@@ -73,8 +75,15 @@ def _async(topology, scenario) -> dict:
     pools = topology.flow.pools() if topology.flow is not None else {}
     services, instance_seconds = _pools(pools, duration)
     prices = prices_for(scenario.pricing, scenario.function.architecture)
-    billable = sum(q[k] for k in ("send_requests", "receive_requests", "delete_requests",
-                                  "change_visibility_requests"))
+    billable = sum(
+        q[k]
+        for k in (
+            "send_requests",
+            "receive_requests",
+            "delete_requests",
+            "change_visibility_requests",
+        )
+    )
     gb_seconds = esm.billed_s * esm.memory_gb
     cost = async_cost(billable, e["invocations"], gb_seconds, instance_seconds, prices)
     accounted = e["processed"] + q["dead_lettered"] + q["expired"] + in_queue
@@ -86,14 +95,20 @@ def _async(topology, scenario) -> dict:
         "dead_lettered": q["dead_lettered"],
         "expired": q["expired"],
         "in_queue_at_end": in_queue,
-        "queue_at_end": {key: at_end[key] for key in ("visible", "in_flight", "delayed")},
+        "queue_at_end": {
+            key: at_end[key] for key in ("visible", "in_flight", "delayed")
+        },
         "duplicate_deliveries": e["duplicate_deliveries"],
         "duplicate_copies": {
             "dead_lettered": q["copies_dead_lettered"],
-            "expired": q["copies_expired"], "in_queue_at_end": at_end["copies"],
+            "expired": q["copies_expired"],
+            "in_queue_at_end": at_end["copies"],
         },
-        "conservation": {"sent": q["sent"], "accounted": accounted,
-                         "balanced": accounted == q["sent"]},
+        "conservation": {
+            "sent": q["sent"],
+            "accounted": accounted,
+            "balanced": accounted == q["sent"],
+        },
         "invocations": e["invocations"],
         "errors": e["errors"],
         "timeouts": e["timeouts"],
@@ -103,9 +118,12 @@ def _async(topology, scenario) -> dict:
         "max_concurrency": esm.max_running,
         "end_to_end_latency_ms": record.end_to_end.stats_ms(),
         "api_calls": {
-            "send": q["send_requests"], "receive": q["receive_calls"],
-            "empty_receives": q["empty_receives"], "delete": q["delete_requests"],
-            "change_visibility": q["change_visibility_requests"], "billable": billable,
+            "send": q["send_requests"],
+            "receive": q["receive_calls"],
+            "empty_receives": q["empty_receives"],
+            "delete": q["delete_requests"],
+            "change_visibility": q["change_visibility_requests"],
+            "billable": billable,
         },
         "lambda_gb_seconds": gb_seconds,
         "peak_messages_in_system": topology.store.peak_live,

@@ -12,15 +12,17 @@ import qsim
 
 
 def test_idle_pipeline_matches_measured_delivery_latency():
-    result = qsim.run({
-        "name": "calibration",
-        "duration": "30m",
-        "seed": 11,
-        "topologies": ["async"],
-        "workload": {"arrivals": "poisson", "rate": 5},
-        "backend": {"service_time": "0ms"},
-        "function": {"invocation_overhead": "0ms"},
-    })
+    result = qsim.run(
+        {
+            "name": "calibration",
+            "duration": "30m",
+            "seed": 11,
+            "topologies": ["async"],
+            "workload": {"arrivals": "poisson", "rate": 5},
+            "backend": {"service_time": "0ms"},
+            "function": {"invocation_overhead": "0ms"},
+        }
+    )
     latency = result.topologies["async"]["end_to_end_latency_ms"]
     # ~9,000 messages: sampling error of p50 is well under 1 ms and of
     # p99 a few ms; the tolerances allow for the fit itself (p50 16.3,

@@ -93,9 +93,13 @@ def test_deterministic_flows_agree_exactly(case):
     assert mean_s == pytest.approx(theirs.mean_latency_s, rel=1e-9)
 
 
+# A visibility timeout of 5.05 s, not 5 s: with 5 s a message comes back at
+# exactly the instant a new one is sent (both on the 1/7 s grid), and the
+# order of simultaneous events is a tie the two models break differently
+# (qsim's waiting poll takes both, the oracle's two getters one each).
 ALL_POISON = OracleSpec(
     120, 7, 0.05, 3, batch_size=5, arrivals="constant", work="constant",
-    poison_fraction=1.0, visibility_timeout_s=5, max_receive_count=3,
+    poison_fraction=1.0, visibility_timeout_s=5.05, max_receive_count=3,
 )  # fmt: skip
 
 
@@ -104,23 +108,20 @@ def test_redrive_agrees_exactly():
     theirs = simulate(ALL_POISON, seed=0)
 
     # Every message is received 3 times, then dead-lettered at its 4th
-    # receive, 15 s after it was sent: the same messages in both models.
+    # receive, about 15 s after it was sent: the same messages in both
+    # models. Failures are counted when an invocation ends, so the one
+    # still running at the end of the run is not among ours.
     assert ours["messages_sent"] == theirs.sent == 840
     assert ours["dead_lettered"] == theirs.dead_lettered
-    assert ours["message_failures"] == theirs.received
+    assert theirs.received - 1 <= ours["message_failures"] <= theirs.received
     assert ours["processed"] == theirs.processed == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: long polls already handed a later message of the "
-    "current 1 s block miss messages that become visible again earlier; "
-    "re-deliveries wait for a poller and are batched (1,571 invocations "
-    "instead of 2,415)",
-)
 def test_redeliveries_are_invoked_as_the_oracle_does():
     # Three pollers, one 50 ms message every 1/7 s: when a message comes
-    # back after its visibility timeout a poller is waiting for it.
+    # back after its visibility timeout a poller is waiting for it, and
+    # gets it at once, alone (a regression test: long polls promised a
+    # later message used to miss messages coming back before it).
     assert _qsim(ALL_POISON)["invocations"] == simulate(ALL_POISON, seed=0).invocations
 
 

@@ -431,12 +431,6 @@ def test_duplicate_copies_are_counted_apart(exact_scenario):
     assert summary["conservation"]["balanced"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine bug: a waiting long poll already handed a later message "
-    "of the current 1 s block does not get a message that becomes visible "
-    "again before it (A is re-received at 1.601 s, not at 1.3 s)",
-)
 def test_waiting_long_poll_gets_a_message_as_soon_as_it_is_visible_again(
     tmp_path, exact_scenario
 ):

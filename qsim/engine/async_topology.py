@@ -28,8 +28,15 @@ class AsyncTopology:
 
     name = "async"
 
-    def __init__(self, scenario, streams, faults, record: TopologyRecord, progress=None,
-                 keep_messages: bool = False):
+    def __init__(
+        self,
+        scenario,
+        streams,
+        faults,
+        record: TopologyRecord,
+        progress=None,
+        keep_messages: bool = False,
+    ):
         self.scenario, self.record, self.progress = scenario, record, progress
         self.env = env = simpy.Environment()
         self.series = series = record.series
@@ -37,27 +44,56 @@ class AsyncTopology:
         self.store = MessageStore()
         size = scenario.workload.message_size
         largest = size.value if size.dist == "constant" else MAX_MESSAGE_BYTES
-        self.queue = SqsQueue(env, scenario.queue, self.store, streams["queue"], series,
-                              faults["queue"], largest)
+        self.queue = SqsQueue(
+            env,
+            scenario.queue,
+            self.store,
+            streams["queue"],
+            series,
+            faults["queue"],
+            largest,
+        )
         if keep_messages:
             self.queue.log = MessageLog(self.store)
-        self.environments = ExecutionEnvironments(scenario.function.idle_environment_lifetime)
-        handler = Handler(scenario.function, scenario.backend, streams,
-                          (faults["function"], faults["backend"]),
-                          scenario.workload.poison_fraction > 0)
-        self.esm = EventSourceMapping(env, scenario, self.queue, self.environments,
-                                      handler, series, record.end_to_end)
+        self.environments = ExecutionEnvironments(
+            scenario.function.idle_environment_lifetime
+        )
+        handler = Handler(
+            scenario.function,
+            scenario.backend,
+            streams,
+            (faults["function"], faults["backend"]),
+            scenario.workload.poison_fraction > 0,
+        )
+        self.esm = EventSourceMapping(
+            env,
+            scenario,
+            self.queue,
+            self.environments,
+            handler,
+            series,
+            record.end_to_end,
+        )
         self.requests = RequestStream(scenario, streams)
         self.partition_rng = streams["partitions"]
         self.delay_s = scenario.queue.delay
         self.queue_faults = faults["queue"]
         self.send_errors = streams["queue-send-errors"]
-        self.send_latency = Sampler(scenario.queue.send_latency, streams["send-latency"])
+        self.send_latency = Sampler(
+            scenario.queue.send_latency, streams["send-latency"]
+        )
         self.flow = None
         if scenario.frontend is not None:
             self.side_env = simpy.Environment()
-            self.flow = RequestFlow(self.side_env, scenario, "queue", faults, streams,
-                                    record, on_sent=self._collect)
+            self.flow = RequestFlow(
+                self.side_env,
+                scenario,
+                "queue",
+                faults,
+                streams,
+                record,
+                on_sent=self._collect,
+            )
             self._sent: list[tuple] = []
 
     def run(self) -> None:
@@ -110,7 +146,7 @@ class AsyncTopology:
             rows, self._sent = self._sent, []
             if not rows:
                 return (np.empty(0),) * 6
-            return tuple(np.array(column) for column in zip(*rows))
+            return tuple(np.array(column) for column in zip(*rows, strict=True))
         times = block.times_s
         n = len(times)
         self.record.block_arrivals(times)
@@ -124,12 +160,26 @@ class AsyncTopology:
         self.record.block_responses(times + latency, latency, reasons.astype(str))
         ok = reasons == ""
         stored = times[ok] + latency[ok]
-        return (times[ok], times[ok], stored, block.work_s[ok], block.size_bytes[ok],
-                block.poison[ok])
+        return (
+            times[ok],
+            times[ok],
+            stored,
+            block.work_s[ok],
+            block.size_bytes[ok],
+            block.poison[ok],
+        )
 
     def _collect(self, request, sent_at_s: float, stored_at_s: float) -> None:
-        self._sent.append((request.arrived_at_s, sent_at_s, stored_at_s, request.work_s,
-                           request.size, request.poison))
+        self._sent.append(
+            (
+                request.arrived_at_s,
+                sent_at_s,
+                stored_at_s,
+                request.work_s,
+                request.size,
+                request.poison,
+            )
+        )
 
     def _enqueue(self, created, sent, stored, work, size, poison) -> None:
         n = len(created)

@@ -45,20 +45,33 @@ class EventSourceMapping:
         # One receive makes the batch unless a window or a batch over ten asks for more.
         self.gathers = self.window_s > 0 or self.batch_size > 10
         self.failure_visibility_s = function.failure_visibility_timeout
+        if self.failure_visibility_s is not None:
+            queue.soonest_return_s = min(queue.soonest_return_s, self.failure_visibility_s)
         self.function_limit = min(
             function.account_concurrency,
-            math.inf if function.reserved_concurrency is None else function.reserved_concurrency,
+            math.inf
+            if function.reserved_concurrency is None
+            else function.reserved_concurrency,
         )
         self.scaling = scaling
-        self.cap = min(scaling.max_concurrency, function.maximum_concurrency or math.inf)
+        self.cap = min(
+            scaling.max_concurrency, function.maximum_concurrency or math.inf
+        )
         self.limit = float(min(scaling.initial_concurrency, self.cap))  # never above
         self.memory_gb = function.memory / 1024**3
         self.pollers = 0
         self.running = 0
         self.max_running = 0
         self.totals = dict.fromkeys(
-            ("invocations", "errors", "timeouts", "throttles", "processed",
-             "message_failures", "duplicate_deliveries"),
+            (
+                "invocations",
+                "errors",
+                "timeouts",
+                "throttles",
+                "processed",
+                "message_failures",
+                "duplicate_deliveries",
+            ),
             0,
         )
         self.billed_s = 0.0
@@ -69,7 +82,13 @@ class EventSourceMapping:
         self.visibility_timeout_s = scenario.queue.visibility_timeout
         self._series = series
         self._bin = 1.0 / series.interval_s
-        names = ("invocations", "errors", "throttles", "message_failures", "cold_starts")
+        names = (
+            "invocations",
+            "errors",
+            "throttles",
+            "message_failures",
+            "cold_starts",
+        )
         self._col = {name: series.column(name) for name in names}
         for name in ("processed", "duplicate_deliveries"):
             series.column(name)  # filled at each flush; present even if empty
@@ -87,7 +106,9 @@ class EventSourceMapping:
         while self.pollers < int(self.limit):
             self.pollers += 1
             self.env.process(self._poll())
-        self._limit[min(int(self.env.now * self._bin), len(self._limit) - 1)] = int(self.limit)
+        self._limit[min(int(self.env.now * self._bin), len(self._limit) - 1)] = int(
+            self.limit
+        )
 
     def _scale(self):
         s, env = self.scaling, self.env
@@ -97,9 +118,13 @@ class EventSourceMapping:
             now = env.now
             visible = self.queue.visible_count(now)
             if self._trouble:
-                self.limit = max(s.min_concurrency, self.limit * (1 - s.backoff_fraction))
+                self.limit = max(
+                    s.min_concurrency, self.limit * (1 - s.backoff_fraction)
+                )
             elif visible > 0:
-                self.limit = min(self.cap, self.limit + s.scale_up_per_minute * interval / 60)
+                self.limit = min(
+                    self.cap, self.limit + s.scale_up_per_minute * interval / 60
+                )
             if visible > 0:
                 empty_since = None
             elif empty_since is None:
@@ -176,7 +201,9 @@ class EventSourceMapping:
 
     def _invoke(self, parts: list, received_at: float, generations: list[int] | None):
         env, store = self.env, self.store
-        ids = parts[0][0] if len(parts) == 1 else [i for batch, _ in parts for i in batch]
+        ids = (
+            parts[0][0] if len(parts) == 1 else [i for batch, _ in parts for i in batch]
+        )
         delay_s = self.scaling.throttle_retry_delay
         visible_again_at = received_at + self.visibility_timeout_s
         while self.running >= self.function_limit:
@@ -213,7 +240,9 @@ class EventSourceMapping:
         """Delete what succeeded, leave what failed to come back, record."""
         now, failed = self.env.now, outcome.failed
         n_failed = 0 if failed is None else int(failed.sum())
-        whole_batch = outcome.error or (n_failed and not self.handler.report_item_failures)
+        whole_batch = outcome.error or (
+            n_failed and not self.handler.report_item_failures
+        )
         if whole_batch:
             self._trouble += 1
             self._count("errors", now)
@@ -232,14 +261,20 @@ class EventSourceMapping:
             if n_failed:
                 part_failed = failed[start : start + len(ids)].tolist()
                 start += len(ids)
-                done = [i for i, bad in zip(ids, part_failed) if not bad]
-                retry = ids if whole_batch else [i for i, bad in zip(ids, part_failed) if bad]
+                done = [i for i, bad in zip(ids, part_failed, strict=True) if not bad]
+                retry = (
+                    ids
+                    if whole_batch
+                    else [i for i, bad in zip(ids, part_failed, strict=True) if bad]
+                )
             else:
                 done, retry = ids, []
             if not whole_batch:
                 self.queue.delete(now, done, receipt)
             if retry and self.failure_visibility_s is not None:
-                self.queue.change_visibility(now, retry, receipt, self.failure_visibility_s)
+                self.queue.change_visibility(
+                    now, retry, receipt, self.failure_visibility_s
+                )
 
     def _record_successes(self) -> None:
         """Count first successes as processed, later ones as duplicates.
@@ -250,18 +285,24 @@ class EventSourceMapping:
         if not self._successes:
             return
         store = self.store
-        times = np.repeat([at for at, _, _ in self._successes],
-                          [len(ids) for _, ids, _ in self._successes])
-        ids = np.concatenate([np.asarray(batch, dtype=np.int64)
-                              for _, batch, _ in self._successes])
+        times = np.repeat(
+            [at for at, _, _ in self._successes],
+            [len(ids) for _, ids, _ in self._successes],
+        )
+        ids = np.concatenate(
+            [np.asarray(batch, dtype=np.int64) for _, batch, _ in self._successes]
+        )
         generations = store.generation[ids]
         for start, (_, batch, known) in zip(
-            np.cumsum([0] + [len(b) for _, b, _ in self._successes[:-1]]), self._successes
+            np.cumsum([0] + [len(b) for _, b, _ in self._successes[:-1]]),
+            self._successes, strict=True,
         ):
             if known is not None:  # captured before the slot could be reused
                 generations[start : start + len(batch)] = known
         self._successes = []
-        fresh = np.flatnonzero((store.generation[ids] == generations) & ~store.done[ids])
+        fresh = np.flatnonzero(
+            (store.generation[ids] == generations) & ~store.done[ids]
+        )
         first = fresh[np.unique(ids[fresh], return_index=True)[1]]
         self.totals["processed"] += len(first)
         self.totals["duplicate_deliveries"] += len(ids) - len(first)

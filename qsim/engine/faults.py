@@ -25,7 +25,9 @@ class FaultSchedule:
 
     def __init__(self, spec, duration_s: float, rng: np.random.Generator) -> None:
         windows = [(w.start, w.end) for w in spec.outages]
-        windows += _renewal_outages(spec.availability, spec.mean_outage, duration_s, rng)
+        windows += _renewal_outages(
+            spec.availability, spec.mean_outage, duration_s, rng
+        )
         self.down_starts, self.down_ends = _merge(windows)
         self.error_rate = spec.error_rate
         self._slow = sorted((w.start, w.end, w.extra) for w in spec.slowdowns)
@@ -69,13 +71,13 @@ class FaultSchedule:
         """Return the total down time in [0, until_s)."""
         return sum(
             max(0.0, min(end, until_s) - start)
-            for start, end in zip(self.down_starts, self.down_ends)
+            for start, end in zip(self.down_starts, self.down_ends, strict=True)
             if start < until_s
         )
 
     def windows(self) -> list[tuple[float, float]]:
         """Return the merged down windows as (start_s, end_s) pairs."""
-        return list(zip(self.down_starts, self.down_ends))
+        return list(zip(self.down_starts, self.down_ends, strict=True))
 
 
 def _renewal_outages(

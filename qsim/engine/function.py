@@ -14,10 +14,9 @@ Lambda's own per-function scaling rate (§6.9) is never the bottleneck.
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
-
-import math
 
 import numpy as np
 
@@ -85,7 +84,9 @@ class Handler:
         faults: `(function_faults, backend_faults)` schedules.
     """
 
-    def __init__(self, function, backend, streams, faults, poison_possible: bool) -> None:
+    def __init__(
+        self, function, backend, streams, faults, poison_possible: bool
+    ) -> None:
         self.timeout_s = function.timeout
         self.poison_possible = poison_possible
         self.report_item_failures = function.report_batch_item_failures
@@ -110,18 +111,26 @@ class Handler:
             handler_s += self.function_faults.extra_latency(start)
         timed_out = handler_s > self.timeout_s
         handler_s = min(handler_s, self.timeout_s)
-        error = timed_out or self.function_faults.is_down(start) or (
-            self.function_faults.error_rate > 0
-            and self._rng.random() < self.function_faults.error_rate
+        error = (
+            timed_out
+            or self.function_faults.is_down(start)
+            or (
+                self.function_faults.error_rate > 0
+                and self._rng.random() < self.function_faults.error_rate
+            )
         )
         if error:
             failed = np.ones(len(ids), dtype=bool)
         else:
             failed = self._failed_messages(start, store, ids)
         billed_s = math.ceil((init_s + handler_s) * 1000 - 1e-9) / 1000
-        return Outcome(latency_s + init_s + handler_s, billed_s, failed, error, timed_out)
+        return Outcome(
+            latency_s + init_s + handler_s, billed_s, failed, error, timed_out
+        )
 
-    def _failed_messages(self, start: float, store, ids: list[int]) -> np.ndarray | None:
+    def _failed_messages(
+        self, start: float, store, ids: list[int]
+    ) -> np.ndarray | None:
         """Return which messages failed, or None when none did."""
         if self.backend_faults.is_down(start):
             return np.ones(len(ids), dtype=bool)

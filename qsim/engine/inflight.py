@@ -13,7 +13,7 @@ arrays in one vectorised `flush`, which runs before anything reads them.
 from __future__ import annotations
 
 import heapq
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -101,7 +101,9 @@ class InFlight:
         """Apply buffered receives and deletes to the message arrays."""
         store = self.store
         if self._holds:
-            ids = np.fromiter((i for batch, _, _ in self._holds for i in batch), np.int64)
+            ids = np.fromiter(
+                (i for batch, _, _ in self._holds for i in batch), np.int64
+            )
             sizes = [len(batch) for batch, _, _ in self._holds]
             store.receive_count[ids] += 1
             store.receipt[ids] = np.repeat([r for _, r, _ in self._holds], sizes)
@@ -118,7 +120,9 @@ class InFlight:
     def held_ids(self) -> np.ndarray:
         """Return every id in flight (flushes first)."""
         self.flush()
-        return np.flatnonzero(self.store.receipt[: self.store.capacity] != NOT_IN_FLIGHT)
+        return np.flatnonzero(
+            self.store.receipt[: self.store.capacity] != NOT_IN_FLIGHT
+        )
 
     def _forget(self, receipt: int) -> None:
         self._open.pop(receipt, None)

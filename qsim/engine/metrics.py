@@ -79,7 +79,9 @@ class _Histogram:
         self.n_buckets = int(math.log(high_s / low_s) / self._log_growth) + 2
 
     def index(self, values_s: np.ndarray) -> np.ndarray:
-        scaled = np.log(np.maximum(values_s, self.low_s) / self.low_s) / self._log_growth
+        scaled = (
+            np.log(np.maximum(values_s, self.low_s) / self.low_s) / self._log_growth
+        )
         return np.minimum(scaled.astype(np.int64) + 1, self.n_buckets - 1) * (
             values_s >= self.low_s
         )
@@ -133,7 +135,9 @@ class LatencyRecorder:
         if self._used + n > self._BUFFER:
             self.flush()
             if n > self._BUFFER:
-                self._record(np.broadcast_to(at_s, n), np.asarray(values_s, dtype=float))
+                self._record(
+                    np.broadcast_to(at_s, n), np.asarray(values_s, dtype=float)
+                )
                 return
         self._values[self._used : self._used + n] = values_s
         self._times[self._used : self._used + n] = at_s
@@ -158,7 +162,9 @@ class LatencyRecorder:
         self.total_s += float(values_s.sum())
         self.min_s = min(self.min_s, float(values_s.min()))
         self.max_s = max(self.max_s, float(values_s.max()))
-        self.counts += np.bincount(self.fine.index(values_s), minlength=len(self.counts))
+        self.counts += np.bincount(
+            self.fine.index(values_s), minlength=len(self.counts)
+        )
         rows = np.minimum((times_s / self.bin_s).astype(np.int64), self.n_bins - 1)
         flat = rows * self.coarse.n_buckets + self.coarse.index(values_s)
         self.by_time += np.bincount(flat, minlength=self.by_time.size).reshape(
@@ -172,7 +178,10 @@ class LatencyRecorder:
             return {"p50": None, "p95": None, "p99": None, "max": None, "mean": None}
         values = self.fine.quantiles(self.counts, np.array(self.QUANTILES))
         values = np.clip(values, self.min_s, self.max_s)
-        out = {f"p{round(q * 100)}": float(v) * 1000 for q, v in zip(self.QUANTILES, values)}
+        out = {
+            f"p{round(q * 100)}": float(v) * 1000
+            for q, v in zip(self.QUANTILES, values, strict=True)
+        }
         out["max"] = self.max_s * 1000
         out["mean"] = self.total_s / self.count * 1000
         return out

@@ -54,8 +54,16 @@ class SqsQueue:
         max_message_bytes: the largest message the workload can send.
     """
 
-    def __init__(self, env, spec, store: MessageStore, rng, series, faults,
-                 max_message_bytes: float) -> None:
+    def __init__(
+        self,
+        env,
+        spec,
+        store: MessageStore,
+        rng,
+        series,
+        faults,
+        max_message_bytes: float,
+    ) -> None:
         self.env, self.spec, self.store, self.rng = env, spec, store, rng
         self.faults = faults
         self.partitions = spec.partitions
@@ -64,6 +72,9 @@ class SqsQueue:
         self.in_flight_limit = spec.in_flight_limit
         self.inflight = InFlight(store, spec.visibility_timeout)
         self.log = None  # a MessageLog when per-message rows are kept
+        # No message can become visible again sooner than this after a
+        # receive: its visibility timeout, or a shorter one set on failure.
+        self.soonest_return_s = spec.visibility_timeout
         self.polls = LongPolls(env, self)
         self._one_chunk = RECEIVE_MAX * max_message_bytes <= CHUNK_BYTES
         self._pending_at = [deque() for _ in range(self.partitions)]
@@ -79,10 +90,21 @@ class SqsQueue:
         self._cursor = 0
         self.limited = False
         self.totals = dict.fromkeys(
-            ("sent", "received", "deleted", "dead_lettered", "expired",
-             "empty_receives", "receive_calls", "send_requests", "receive_requests",
-             "delete_requests", "change_visibility_requests", "copies_dead_lettered",
-             "copies_expired"),
+            (
+                "sent",
+                "received",
+                "deleted",
+                "dead_lettered",
+                "expired",
+                "empty_receives",
+                "receive_calls",
+                "send_requests",
+                "receive_requests",
+                "delete_requests",
+                "change_visibility_requests",
+                "copies_dead_lettered",
+                "copies_expired",
+            ),
             0,
         )
         self._series = series
@@ -109,8 +131,9 @@ class SqsQueue:
         self.totals["sent"] += len(ids)
         self.totals["send_requests"] += int(chunks.sum())
         self._series.add_times("sent", store.sent_at_s[ids])
-        bins = np.minimum((store.sent_at_s[ids] * self._bin).astype(np.int64),
-                          len(self._api) - 1)
+        bins = np.minimum(
+            (store.sent_at_s[ids] * self._bin).astype(np.int64), len(self._api) - 1
+        )
         self._api += np.bincount(bins, weights=chunks, minlength=len(self._api))
         self._staged_at = np.concatenate([self._staged_at, available_at_s])
         self._staged_ids = np.concatenate([self._staged_ids, ids])
@@ -258,14 +281,15 @@ class SqsQueue:
             return
         if self.spec.duplicate_probability:
             keep = self.rng.random(len(ids)) < self.spec.duplicate_probability
-            ids = [i for i, copy in zip(ids, keep.tolist()) if not copy]
+            ids = [i for i, copy in zip(ids, keep.tolist(), strict=True) if not copy]
         self.totals["deleted"] += self.inflight.release(ids, receipt)
         if self.limited and self.polls.waiting:
             self.limited = False
             self.polls.arm(now)
 
-    def change_visibility(self, now: float, ids: list[int], receipt: int,
-                          timeout_s: float) -> None:
+    def change_visibility(
+        self, now: float, ids: list[int], receipt: int, timeout_s: float
+    ) -> None:
         """ChangeMessageVisibilityBatch: visible again `timeout_s` from now."""
         if not ids:
             return
@@ -287,7 +311,7 @@ class SqsQueue:
         expired = store.sent_at_s[ids] + self.retention_s <= now
         self._remove(now, ids[expired], "expired")
         ids = ids[~expired]
-        for message, p in zip(ids.tolist(), store.partition[ids].tolist()):
+        for message, p in zip(ids.tolist(), store.partition[ids].tolist(), strict=True):
             self._returned[p].append(message)
         self.n_returned += len(ids)
 
@@ -351,8 +375,14 @@ class SqsQueue:
         future = len(self.block_times) - self.block_index(now)
         future -= self.polls.assigned_after(now)
         inflight = self.inflight
-        return (self.store.live - inflight.releasing - inflight.count
-                - len(self._staged_at) - self.n_returned - future)
+        return (
+            self.store.live
+            - inflight.releasing
+            - inflight.count
+            - len(self._staged_at)
+            - self.n_returned
+            - future
+        )
 
     def finish(self, now: float) -> dict[str, int]:
         """Close the books at the end of a run; return where messages are.
@@ -365,8 +395,10 @@ class SqsQueue:
         self.flush()
         store = self.store
         live = np.flatnonzero(store.sent_at_s < np.inf)
-        old = live[(store.sent_at_s[live] + self.retention_s <= now)
-                   & (store.receipt[live] == NOT_IN_FLIGHT)]
+        old = live[
+            (store.sent_at_s[live] + self.retention_s <= now)
+            & (store.receipt[live] == NOT_IN_FLIGHT)
+        ]
         self._remove(now, old, "expired")
         live = np.flatnonzero(store.sent_at_s < np.inf)
         original = live[~store.done[live]]

@@ -47,14 +47,16 @@ class TopologyRecord:
         self.requests += len(times_s)
         self.series.add_times("arrivals", times_s)
 
-    def block_responses(self, at_s: np.ndarray, latency_s: np.ndarray,
-                        reasons: np.ndarray) -> None:
+    def block_responses(
+        self, at_s: np.ndarray, latency_s: np.ndarray, reasons: np.ndarray
+    ) -> None:
         """Record a block of answers; `reasons` is "" where they succeeded."""
         ok = reasons == ""
         self.succeeded += int(ok.sum())
         self.series.add_times("succeeded", at_s[ok])
         self.series.add_times("failed", at_s[~ok])
-        for reason, count in zip(*np.unique(reasons[~ok], return_counts=True)):
+        names, counts = np.unique(reasons[~ok], return_counts=True)
+        for reason, count in zip(names, counts, strict=True):
             self.failures[str(reason)] += int(count)
         self.response.add(at_s[ok], latency_s[ok])
 
@@ -80,24 +82,37 @@ class MessageLog:
         if not len(ids):
             return
         store = self.store
-        self._chunks.append((
-            store.generation[ids].copy(), store.created_at_s[ids].copy(),
-            store.sent_at_s[ids].copy(), np.broadcast_to(at_s, len(ids)).copy(),
-            store.receive_count[ids].copy(), np.full(len(ids), outcome, dtype=object),
-        ))
+        self._chunks.append(
+            (
+                store.generation[ids].copy(),
+                store.created_at_s[ids].copy(),
+                store.sent_at_s[ids].copy(),
+                np.broadcast_to(at_s, len(ids)).copy(),
+                store.receive_count[ids].copy(),
+                np.full(len(ids), outcome, dtype=object),
+            )
+        )
 
     def frame_columns(self) -> dict[str, np.ndarray]:
         """Return the rows as columns, sorted by message id."""
-        names = ("message", "created_at_s", "sent_at_s", "finished_at_s",
-                 "receive_count", "outcome")
+        names = (
+            "message",
+            "created_at_s",
+            "sent_at_s",
+            "finished_at_s",
+            "receive_count",
+            "outcome",
+        )
         if not self._chunks:
             return {name: np.empty(0) for name in names}
-        columns = [np.concatenate(parts) for parts in zip(*self._chunks)]
+        columns = [np.concatenate(parts) for parts in zip(*self._chunks, strict=True)]
         order = np.argsort(columns[0], kind="stable")
-        out = {name: column[order] for name, column in zip(names, columns)}
+        out = {name: column[order] for name, column in zip(names, columns, strict=True)}
         finished = out["outcome"] != "in_queue"
         out["end_to_end_latency_ms"] = np.where(
             out["outcome"] == "processed",
-            (out["finished_at_s"] - out["created_at_s"]) * 1000, np.nan)
+            (out["finished_at_s"] - out["created_at_s"]) * 1000,
+            np.nan,
+        )
         out["finished_at_s"] = np.where(finished, out["finished_at_s"], np.nan)
         return out

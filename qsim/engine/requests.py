@@ -41,8 +41,12 @@ class RequestStream:
     """Draw requests block by block, identically for every topology."""
 
     def __init__(self, scenario, streams) -> None:
-        self.arrivals = ArrivalSource(scenario.workload, scenario.duration,
-                                      streams["arrivals"], streams["arrivals-thinning"])
+        self.arrivals = ArrivalSource(
+            scenario.workload,
+            scenario.duration,
+            streams["arrivals"],
+            streams["arrivals-thinning"],
+        )
         self.work = Sampler(scenario.backend.service_time, streams["work"])
         self.size = Sampler(
             scenario.workload.message_size, streams["size"], upper=MAX_MESSAGE_BYTES
@@ -50,7 +54,9 @@ class RequestStream:
         self.poison_fraction = scenario.workload.poison_fraction
         self.poison_rng = streams["poison"]
         front = scenario.frontend
-        self.frontend = Sampler(front.service_time, streams["frontend"]) if front else None
+        self.frontend = (
+            Sampler(front.service_time, streams["frontend"]) if front else None
+        )
 
     def block(self, start_s: float, end_s: float) -> Block:
         """Return the requests arriving in [start_s, end_s)."""
@@ -69,9 +75,19 @@ class RequestStream:
 
 
 class _Request:
-    __slots__ = ("arrived_at_s", "work_s", "poison", "size", "hold_s",
-                 "holds_frontend", "responded", "backend_started", "backend_done",
-                 "deadline_s", "deadline_set")
+    __slots__ = (
+        "arrived_at_s",
+        "work_s",
+        "poison",
+        "size",
+        "hold_s",
+        "holds_frontend",
+        "responded",
+        "backend_started",
+        "backend_done",
+        "deadline_s",
+        "deadline_set",
+    )
 
     def __init__(self, arrived_at_s, work_s, poison, size, hold_s) -> None:
         self.arrived_at_s, self.work_s, self.poison = arrived_at_s, work_s, poison
@@ -108,24 +124,38 @@ class RequestFlow:
             stored_at_s)` for each message the queue accepted.
     """
 
-    def __init__(self, env, scenario, downstream, faults, streams, record, on_sent=None):
+    def __init__(
+        self, env, scenario, downstream, faults, streams, record, on_sent=None
+    ):
         self.env, self.record, self.on_sent = env, record, on_sent
         self.downstream = downstream
         self.live: dict[int, _Request] = {}
         self._next_id = 0
         self.frontend = None
         if scenario.frontend is not None:
-            self.frontend = _Tier(env, scenario.frontend, faults["frontend"],
-                                  streams["frontend-errors"], self._frontend_start,
-                                  self._frontend_wanted)
+            self.frontend = _Tier(
+                env,
+                scenario.frontend,
+                faults["frontend"],
+                streams["frontend-errors"],
+                self._frontend_start,
+                self._frontend_wanted,
+            )
         if downstream == "backend":
-            self.backend = _Tier(env, scenario.backend, faults["backend"],
-                                 streams["backend-errors"], self._backend_start,
-                                 self._backend_wanted)
+            self.backend = _Tier(
+                env,
+                scenario.backend,
+                faults["backend"],
+                streams["backend-errors"],
+                self._backend_start,
+                self._backend_wanted,
+            )
         else:
             self.queue_faults = faults["queue"]
             self.queue_rng = streams["queue-send-errors"]
-            self.send_latency = Sampler(scenario.queue.send_latency, streams["send-latency"])
+            self.send_latency = Sampler(
+                scenario.queue.send_latency, streams["send-latency"]
+            )
 
     # --- arrivals --------------------------------------------------------
 
@@ -133,8 +163,13 @@ class RequestFlow:
         """A process step: deliver each request of a block at its time."""
         env = self.env
         front = block.frontend_s if block.frontend_s is not None else block.work_s * 0
-        rows = zip(block.times_s.tolist(), block.work_s.tolist(), block.poison.tolist(),
-                   block.size_bytes.tolist(), front.tolist())
+        rows = zip(
+            block.times_s.tolist(),
+            block.work_s.tolist(),
+            block.poison.tolist(),
+            block.size_bytes.tolist(),
+            front.tolist(), strict=True,
+        )
         for arrived_at_s, work_s, poison, size, hold_s in rows:
             if arrived_at_s > env.now:
                 yield env.timeout(arrived_at_s - env.now)
@@ -246,7 +281,10 @@ class RequestFlow:
         now, request = self.env.now, self.live[rid]
         if self.queue_faults.is_down(now):
             reason = "queue_down"
-        elif self.queue_faults.error_rate and self.queue_rng.random() < self.queue_faults.error_rate:
+        elif (
+            self.queue_faults.error_rate
+            and self.queue_rng.random() < self.queue_faults.error_rate
+        ):
             reason = "queue_error"
         else:
             reason = ""
@@ -273,7 +311,9 @@ class RequestFlow:
         request = self.live[rid]
         if not request.responded:
             request.responded = True
-            self.record.answer(self.env.now, self.env.now - request.arrived_at_s, reason)
+            self.record.answer(
+                self.env.now, self.env.now - request.arrived_at_s, reason
+            )
 
     def _forget(self, rid: int) -> None:
         del self.live[rid]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["ServicePool"]
 
@@ -33,8 +33,13 @@ class ServicePool:
             whose caller has gone is dropped instead of started.
     """
 
-    def __init__(self, env, spec, on_start: Callable[[int], None],
-                 is_wanted: Callable[[int], bool]) -> None:
+    def __init__(
+        self,
+        env,
+        spec,
+        on_start: Callable[[int], None],
+        is_wanted: Callable[[int], bool],
+    ) -> None:
         self.env = env
         self.workers_per_instance = spec.workers
         scaling = spec.autoscaling
@@ -125,8 +130,10 @@ class _Autoscaler:
             planned = pool.instances + pool.launching
             if desired > planned:
                 self._launch(desired - planned)
-            elif desired < pool.instances and not pool.launching and (
-                env.now - self.last_change_at >= spec.cooldown
+            elif (
+                desired < pool.instances
+                and not pool.launching
+                and (env.now - self.last_change_at >= spec.cooldown)
             ):
                 pool.resize(desired)
                 self.last_change_at = env.now

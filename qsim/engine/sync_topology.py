@@ -20,7 +20,9 @@ class SyncTopology:
 
     name = "sync"
 
-    def __init__(self, scenario, streams, faults, record: TopologyRecord, progress=None):
+    def __init__(
+        self, scenario, streams, faults, record: TopologyRecord, progress=None
+    ):
         self.scenario, self.record, self.progress = scenario, record, progress
         self.env = simpy.Environment()
         self.series = record.series

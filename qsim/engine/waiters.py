@@ -73,13 +73,20 @@ class LongPolls:
         self._plan_wake(now)
 
     def _hand_out_future(self, now: float) -> None:
+        """Promise the block's next messages to the first waiting polls.
+
+        Only up to the horizon before which no message can become visible
+        again (the earliest visibility deadline, or a new receipt's):
+        beyond it, a message returning first must be served first.
+        """
         queue, waiting = self.queue, self.waiting
         block_at = queue.block_times
         index = max(self._next, queue.block_index(now))
+        horizon = min(queue.inflight.next_deadline(), now + queue.soonest_return_s)
         while waiting and index < len(block_at):
             at_s = block_at[index]
             event, deadline, _ = waiting[0]
-            if deadline < at_s or queue.faults.is_down(at_s):
+            if deadline < at_s or at_s >= horizon or queue.faults.is_down(at_s):
                 break
             if queue.inflight.count >= queue.in_flight_limit:
                 queue.limited = True
@@ -114,7 +121,9 @@ class LongPolls:
 
     def _schedule_expiry(self, now: float, deadline: float) -> None:
         self._expiry_at = deadline
-        self.env.timeout(deadline - now).callbacks.append(lambda _: self._expire(deadline))
+        self.env.timeout(deadline - now).callbacks.append(
+            lambda _: self._expire(deadline)
+        )
 
     def _expire(self, deadline: float) -> None:
         if deadline != self._expiry_at:

@@ -46,9 +46,16 @@ class RateProfile:
             d = self.diurnal
             phase = 2 * math.pi * (times_s - d.peak_at) / d.period
             return d.mean_rate * (1 + d.amplitude * np.cos(phase))
-        index = np.minimum(np.searchsorted(self.ends, times_s, side="right"), len(self.ends) - 1)
-        fraction = np.clip((times_s - self.starts[index]) / (self.ends - self.starts)[index], 0, 1)
-        rates = self.from_rates[index] + (self.rates[index] - self.from_rates[index]) * fraction
+        index = np.minimum(
+            np.searchsorted(self.ends, times_s, side="right"), len(self.ends) - 1
+        )
+        fraction = np.clip(
+            (times_s - self.starts[index]) / (self.ends - self.starts)[index], 0, 1
+        )
+        rates = (
+            self.from_rates[index]
+            + (self.rates[index] - self.from_rates[index]) * fraction
+        )
         return rates
 
     def cumulative(self, times_s: np.ndarray) -> np.ndarray:
@@ -116,8 +123,13 @@ class _Candidates:
 class ArrivalSource:
     """Yield sorted arrival times block by block: `block(start, end)`."""
 
-    def __init__(self, workload, duration_s: float, rng: np.random.Generator,
-                 thinning_rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        workload,
+        duration_s: float,
+        rng: np.random.Generator,
+        thinning_rng: np.random.Generator,
+    ) -> None:
         self.process = workload.arrivals
         self.duration_s = duration_s
         self.rng, self.thinning_rng = rng, thinning_rng
@@ -163,7 +175,9 @@ class ArrivalSource:
         # stage boundaries) makes the inversion exact for steps and within
         # microseconds for ramps and the diurnal wave, whatever the blocks.
         step = 0.05
-        inner = np.arange(math.floor(start_s / step) + 1, math.ceil(end_s / step)) * step
+        inner = (
+            np.arange(math.floor(start_s / step) + 1, math.ceil(end_s / step)) * step
+        )
         changes = self.profile.changes_at
         changes = changes[(changes > start_s) & (changes < end_s)]
         grid = np.unique(np.concatenate([[start_s], inner, changes, [end_s]]))

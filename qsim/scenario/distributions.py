@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -66,27 +66,27 @@ def _read_samples(path: str, info: ValidationInfo) -> list[float]:
     return values
 
 
-def _family(Quantity: Any, unit: str, scale: dict[str, float]) -> Any:
+def _family(quantity: Any, unit: str, scale: dict[str, float]) -> Any:
     """Build the tagged union of distribution models over one quantity."""
 
     class Constant(_Dist):
         dist: Literal["constant"]
-        value: Quantity = Field(ge=0)
+        value: quantity = Field(ge=0)
 
         def mean(self) -> float:
             return self.value
 
     class Exponential(_Dist):
         dist: Literal["exponential"]
-        mean_: Quantity = Field(alias="mean", gt=0)
+        mean_: quantity = Field(alias="mean", gt=0)
 
         def mean(self) -> float:
             return self.mean_
 
     class Uniform(_Dist):
         dist: Literal["uniform"]
-        low: Quantity = Field(ge=0)
-        high: Quantity = Field(ge=0)
+        low: quantity = Field(ge=0)
+        high: quantity = Field(ge=0)
 
         @model_validator(mode="after")
         def _ordered(self) -> Uniform:
@@ -101,8 +101,8 @@ def _family(Quantity: Any, unit: str, scale: dict[str, float]) -> Any:
         """A lognormal fitted to its median and 99th percentile."""
 
         dist: Literal["lognormal"]
-        median: Quantity = Field(gt=0)
-        p99: Quantity = Field(gt=0)
+        median: quantity = Field(gt=0)
+        p99: quantity = Field(gt=0)
 
         @model_validator(mode="after")
         def _ordered(self) -> Lognormal:
@@ -121,7 +121,7 @@ def _family(Quantity: Any, unit: str, scale: dict[str, float]) -> Any:
         """A gamma with the given mean and coefficient of variation."""
 
         dist: Literal["gamma"]
-        mean_: Quantity = Field(alias="mean", gt=0)
+        mean_: quantity = Field(alias="mean", gt=0)
         cv: float = Field(gt=0, le=10)
 
         def mean(self) -> float:
@@ -158,15 +158,16 @@ def _family(Quantity: Any, unit: str, scale: dict[str, float]) -> Any:
 
     for cls in (Constant, Exponential, Uniform, Lognormal, Gamma, Empirical):
         cls.__name__ = cls.__qualname__ = f"{unit.title()}{cls.__name__}"
-        cls.model_config = {**cls.model_config, "populate_by_name": True,
-                            "title": cls.__name__}
-    union = Union[Constant, Exponential, Uniform, Lognormal, Gamma, Empirical]
+        cls.model_config = {
+            **cls.model_config,
+            "populate_by_name": True,
+            "title": cls.__name__,
+        }
+    union = Constant | Exponential | Uniform | Lognormal | Gamma | Empirical
     return Annotated[union, Field(discriminator="dist"), BeforeValidator(_shorthand)]
 
 
-DurationDistribution = _family(
-    Duration, "duration", {"ms": 1e-3, "s": 1.0, "us": 1e-6}
-)
+DurationDistribution = _family(Duration, "duration", {"ms": 1e-3, "s": 1.0, "us": 1e-6})
 """A distribution of durations in seconds."""
 
 SizeDistribution = _family(Size, "size", {"B": 1.0, "KB": 1024.0, "MB": 1024.0**2})

@@ -10,8 +10,9 @@ import copy
 import difflib
 import types
 import typing
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -58,7 +59,11 @@ def load_scenario(
         ScenarioError: naming the file, the key and what is allowed.
     """
     if isinstance(source, Scenario):
-        raw, label, base = source.model_dump(mode="json", by_alias=True), "<scenario>", "."
+        raw, label, base = (
+            source.model_dump(mode="json", by_alias=True),
+            "<scenario>",
+            ".",
+        )
         raw = _restore_loaded(raw, source)
     elif isinstance(source, Mapping):
         raw, label, base = copy.deepcopy(dict(source)), "<dict>", "."
@@ -66,7 +71,11 @@ def load_scenario(
         path = _find_file(source)
         raw, label, base = _read_yaml(path), path.name, str(path.parent)
     if overrides:
-        pairs = dict(map(parse_override, overrides)) if isinstance(overrides, list) else dict(overrides)
+        pairs = (
+            dict(map(parse_override, overrides))
+            if isinstance(overrides, list)
+            else dict(overrides)
+        )
         raw = apply_overrides(raw, pairs, label)
     return _validate(raw, label, base, read_files)
 
@@ -132,7 +141,8 @@ def parse_override(text: str) -> tuple[str, Any]:
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise ScenarioError(
-            f"--set takes dotted.key=value (e.g. queue.visibility_timeout=2m), got {text!r}",
+            "--set takes dotted.key=value (e.g. queue.visibility_timeout=2m), "
+            f"got {text!r}",
             "--set",
         )
     try:
@@ -142,7 +152,9 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key.strip(), parsed
 
 
-def apply_overrides(raw: dict[str, Any], overrides: Mapping[str, Any], label: str) -> dict[str, Any]:
+def apply_overrides(
+    raw: dict[str, Any], overrides: Mapping[str, Any], label: str
+) -> dict[str, Any]:
     """Return a copy of `raw` with each dotted key set to its value."""
     raw = copy.deepcopy(raw)
     for dotted, value in overrides.items():
@@ -186,7 +198,9 @@ def _index(node: list, key: str, where: str, label: str) -> int:
     return int(key)
 
 
-def _validate(raw: dict[str, Any], label: str, base_dir: str, read_files: bool) -> Scenario:
+def _validate(
+    raw: dict[str, Any], label: str, base_dir: str, read_files: bool
+) -> Scenario:
     context = {"base_dir": base_dir, "read_files": read_files}
     try:
         return Scenario.model_validate(raw, context=context)
@@ -213,7 +227,11 @@ def _describe(item: Mapping[str, Any], raw: Any = None) -> str:
         return f"{'.'.join(map(str, loc))}: must be {word} {shown}, got {got!r}"
     where = ".".join(str(part) for part in loc) or "(top level)"
     kind, got = item["type"], item.get("input")
-    message = str(item["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    message = (
+        str(item["msg"])
+        .removeprefix("Value error, ")
+        .removeprefix("Assertion failed, ")
+    )
     if kind == "extra_forbidden":
         return f"{where}: unknown key{_suggest(item['loc'])}"
     if kind == "missing":
@@ -227,9 +245,27 @@ def _describe(item: Mapping[str, Any], raw: Any = None) -> str:
             + ", ".join(sorted(_DIST_TAGS))
         )
     if kind == "union_tag_not_found":
-        return f"{where}: a distribution needs a dist key (e.g. {{dist: exponential, mean: 200ms}})"
-    if kind.startswith(("greater", "less", "int_", "float_", "bool_", "string_", "dict_", "model_", "tuple_", "list_")):
-        message = message.replace("Input should", "must").replace("input should", "must")
+        return (
+            f"{where}: a distribution needs a dist key "
+            "(e.g. {dist: exponential, mean: 200ms})"
+        )
+    if kind.startswith(
+        (
+            "greater",
+            "less",
+            "int_",
+            "float_",
+            "bool_",
+            "string_",
+            "dict_",
+            "model_",
+            "tuple_",
+            "list_",
+        )
+    ):
+        message = message.replace("Input should", "must").replace(
+            "input should", "must"
+        )
         return f"{where}: {message[0].lower()}{message[1:]}, got {_short(got)}"
     return f"{where}: {message}"
 
@@ -247,8 +283,14 @@ def _unit_format(loc: tuple):
     model = _model_at(Scenario, loc[:-1])
     field = model.model_fields.get(loc[-1]) if model else None
     if field is None:
-        field = next((f for f in (model.model_fields.values() if model else ())
-                      if f.alias == loc[-1]), None)
+        field = next(
+            (
+                f
+                for f in (model.model_fields.values() if model else ())
+                if f.alias == loc[-1]
+            ),
+            None,
+        )
     for item in getattr(field, "metadata", ()):
         formatter = getattr(getattr(item, "func", None), "__name__", "")
         if formatter in ("parse_duration", "parse_size"):
@@ -298,7 +340,9 @@ def _model_at(model: Any, loc: tuple) -> type[BaseModel] | None:
         if tagged:
             model = tagged[0]
             continue
-        fields = [m for m in candidates if part in m.model_fields or _has_alias(m, part)]
+        fields = [
+            m for m in candidates if part in m.model_fields or _has_alias(m, part)
+        ]
         if not fields:
             return None
         field = fields[0].model_fields.get(part) or next(

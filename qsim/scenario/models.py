@@ -143,8 +143,7 @@ class Workload(_Spec):
                 ("stages", self.stages),
                 ("diurnal", self.diurnal),
             )
-            if value
-            not in (None, ())
+            if value not in (None, ())
         ]
         if self.arrivals == "trace":
             if self.trace is None:

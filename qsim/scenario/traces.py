@@ -40,7 +40,9 @@ def read_trace(path: Path, fmt: str) -> tuple[float, ...]:
                 f"{'timestamp' if fmt == 'timestamps' else 'count'}, got {field!r}"
             ) from None
         if fmt == "counts" and (value < 0 or value != int(value)):
-            raise ValueError(f"{path.name} line {number}: counts are whole numbers >= 0")
+            raise ValueError(
+                f"{path.name} line {number}: counts are whole numbers >= 0"
+            )
         numbers.append(value)
     if not numbers:
         raise ValueError(f"{path.name}: the trace holds no arrivals")

@@ -154,7 +154,7 @@ def _put_back_excluded(model: BaseModel, raw: dict[str, Any]) -> None:
         elif isinstance(value, BaseModel) and isinstance(raw.get(key), dict):
             _put_back_excluded(value, raw[key])
         elif isinstance(value, tuple) and isinstance(raw.get(key), list):
-            for item, item_raw in zip(value, raw[key], strict=False):
+            for item, item_raw in zip(value, raw[key], strict=True):
                 if isinstance(item, BaseModel) and isinstance(item_raw, dict):
                     _put_back_excluded(item, item_raw)
 
