@@ -56,7 +56,7 @@ class RateProfile:
             self.from_rates[index]
             + (self.rates[index] - self.from_rates[index]) * fraction
         )
-        return rates
+        return np.where(times_s < self.ends[-1], rates, 0.0)  # k6: then it stops
 
     def cumulative(self, times_s: np.ndarray) -> np.ndarray:
         """Return Λ(t), the expected number of arrivals in [0, t], exactly."""
@@ -71,14 +71,11 @@ class RateProfile:
         lengths = self.ends - self.starts
         areas = (self.from_rates + self.rates) / 2 * lengths
         before = np.concatenate([[0.0], np.cumsum(areas)])
-        index = np.searchsorted(self.ends, t, side="right")
-        past_end = index >= len(self.ends)
-        index = np.minimum(index, len(self.ends) - 1)
+        index = np.minimum(np.searchsorted(self.ends, t, side="right"), len(self.ends) - 1)
         into = np.clip(t - self.starts[index], 0, lengths[index])
         slope = (self.rates[index] - self.from_rates[index]) / lengths[index]
         within = self.from_rates[index] * into + slope * into**2 / 2
-        tail = np.where(past_end, (t - self.ends[-1]) * self.rates[-1], 0.0)
-        return before[index] + within + tail
+        return before[index] + within
 
     @property
     def changes_at(self) -> np.ndarray:

@@ -14,13 +14,21 @@ __all__ = ["scenario_warnings"]
 
 def scenario_warnings(scenario: Scenario) -> list[str]:
     """Return one line per unwise setting in the scenario (empty if none)."""
-    if "async" not in scenario.topologies:
-        return []
-    return [
-        line
-        for check in (_visibility, _redrive, _batching, _concurrency)
-        for line in check(scenario)
-    ]
+    checks = [_stages]
+    if "async" in scenario.topologies:
+        checks += [_visibility, _redrive, _batching, _concurrency]
+    return [line for check in checks for line in check(scenario)]
+
+
+def _stages(s: Scenario) -> list[str]:
+    end = sum(stage.duration for stage in s.workload.stages)
+    if s.workload.stages and end < s.duration:
+        return [
+            f"workload.stages end at {_d(end)}, before the run's duration "
+            f"({_d(s.duration)}): as in k6, no requests arrive after the "
+            "last stage"
+        ]
+    return []
 
 
 def _visibility(s: Scenario) -> list[str]:
