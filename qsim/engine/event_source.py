@@ -46,7 +46,9 @@ class EventSourceMapping:
         self.gathers = self.window_s > 0 or self.batch_size > 10
         self.failure_visibility_s = function.failure_visibility_timeout
         if self.failure_visibility_s is not None:
-            queue.soonest_return_s = min(queue.soonest_return_s, self.failure_visibility_s)
+            queue.soonest_return_s = min(
+                queue.soonest_return_s, self.failure_visibility_s
+            )
         self.function_limit = min(
             function.account_concurrency,
             math.inf
@@ -295,7 +297,8 @@ class EventSourceMapping:
         generations = store.generation[ids]
         for start, (_, batch, known) in zip(
             np.cumsum([0] + [len(b) for _, b, _ in self._successes[:-1]]),
-            self._successes, strict=True,
+            self._successes,
+            strict=True,
         ):
             if known is not None:  # captured before the slot could be reused
                 generations[start : start + len(batch)] = known

@@ -71,7 +71,9 @@ class RateProfile:
         lengths = self.ends - self.starts
         areas = (self.from_rates + self.rates) / 2 * lengths
         before = np.concatenate([[0.0], np.cumsum(areas)])
-        index = np.minimum(np.searchsorted(self.ends, t, side="right"), len(self.ends) - 1)
+        index = np.minimum(
+            np.searchsorted(self.ends, t, side="right"), len(self.ends) - 1
+        )
         into = np.clip(t - self.starts[index], 0, lengths[index])
         slope = (self.rates[index] - self.from_rates[index]) / lengths[index]
         within = self.from_rates[index] * into + slope * into**2 / 2
