@@ -58,7 +58,14 @@ def run(
         keep_messages = scenario.output.keep_messages
     summaries, series, latencies, messages = {}, {}, {}, None
     for name in scenario.topologies:
-        topology = _build(name, scenario, seed, interval_s, progress, keep_messages)
+        topology = _build(
+            name,
+            scenario,
+            seed,
+            interval_s,
+            progress=progress,
+            keep_messages=keep_messages,
+        )
         topology.run()
         summaries[name] = summarize(topology, scenario)
         series[name] = topology.record.series.frame_columns()
@@ -104,14 +111,20 @@ def _build(
     scenario: Scenario,
     seed: int,
     interval_s: float,
+    *,
     progress,
     keep_messages: bool,
 ):
     record = TopologyRecord(scenario.duration, interval_s)
     report = (lambda at_s: progress(name, at_s)) if progress else None
-    faults = _faults(scenario, seed)
+    streams, faults = Streams(seed), _faults(scenario, seed)
     if name == "async":
         return AsyncTopology(
-            scenario, Streams(seed), faults, record, report, keep_messages
+            scenario,
+            streams,
+            faults,
+            record,
+            progress=report,
+            keep_messages=keep_messages,
         )
-    return SyncTopology(scenario, Streams(seed), faults, record, report)
+    return SyncTopology(scenario, streams, faults, record, progress=report)

@@ -34,46 +34,15 @@ class AsyncTopology:
         streams,
         faults,
         record: TopologyRecord,
+        *,
         progress=None,
         keep_messages: bool = False,
     ):
         self.scenario, self.record, self.progress = scenario, record, progress
-        self.env = env = simpy.Environment()
-        self.series = series = record.series
-        self.interval_s = series.interval_s
-        self.store = MessageStore()
-        size = scenario.workload.message_size
-        largest = size.value if size.dist == "constant" else MAX_MESSAGE_BYTES
-        self.queue = SqsQueue(
-            env,
-            scenario.queue,
-            self.store,
-            streams["queue"],
-            series,
-            faults["queue"],
-            largest,
-        )
-        if keep_messages:
-            self.queue.log = MessageLog(self.store)
-        self.environments = ExecutionEnvironments(
-            scenario.function.idle_environment_lifetime
-        )
-        handler = Handler(
-            scenario.function,
-            scenario.backend,
-            streams,
-            (faults["function"], faults["backend"]),
-            scenario.workload.poison_fraction > 0,
-        )
-        self.esm = EventSourceMapping(
-            env,
-            scenario,
-            self.queue,
-            self.environments,
-            handler,
-            series,
-            record.end_to_end,
-        )
+        self.env = simpy.Environment()
+        self.series = record.series
+        self.interval_s = self.series.interval_s
+        self._build_lambda_side(scenario, streams, faults, keep_messages)
         self.requests = RequestStream(scenario, streams)
         self.partition_rng = streams["partitions"]
         self.delay_s = scenario.queue.delay
@@ -90,11 +59,46 @@ class AsyncTopology:
                 scenario,
                 "queue",
                 faults,
-                streams,
-                record,
+                streams=streams,
+                record=record,
                 on_sent=self._collect,
             )
             self._sent: list[tuple] = []
+
+    def _build_lambda_side(self, scenario, streams, faults, keep_messages) -> None:
+        """Build the queue, the function and the event source mapping."""
+        self.store = MessageStore()
+        size = scenario.workload.message_size
+        largest = size.value if size.dist == "constant" else MAX_MESSAGE_BYTES
+        self.queue = SqsQueue(
+            self.env,
+            scenario.queue,
+            self.store,
+            rng=streams["queue"],
+            series=self.series,
+            faults=faults["queue"],
+            max_message_bytes=largest,
+        )
+        if keep_messages:
+            self.queue.log = MessageLog(self.store)
+        lifetime_s = scenario.function.idle_environment_lifetime
+        self.environments = ExecutionEnvironments(lifetime_s)
+        handler = Handler(
+            scenario.function,
+            scenario.backend,
+            streams,
+            (faults["function"], faults["backend"]),
+            poison_possible=scenario.workload.poison_fraction > 0,
+        )
+        self.esm = EventSourceMapping(
+            self.env,
+            scenario,
+            self.queue,
+            environments=self.environments,
+            handler=handler,
+            series=self.series,
+            latency=self.record.end_to_end,
+        )
 
     def run(self) -> None:
         """Simulate the whole scenario."""

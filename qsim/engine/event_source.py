@@ -28,11 +28,31 @@ __all__ = ["EventSourceMapping"]
 class EventSourceMapping:
     """Pollers and scaler between one queue and one function."""
 
-    def __init__(self, env, scenario, queue, environments, handler, series, latency):
-        function, scaling = scenario.function, scenario.function.scaling
+    def __init__(self, env, scenario, queue, *, environments, handler, series, latency):
         self.env, self.queue, self.store = env, queue, queue.store
         self.environments, self.handler = environments, handler
         self.latency = latency
+        self.scaling = scenario.function.scaling
+        self.memory_gb = scenario.function.memory / 1024**3
+        self.visibility_timeout_s = scenario.queue.visibility_timeout
+        self._set_batching(scenario)
+        self._set_limits(scenario.function)
+        self.failure_visibility_s = scenario.function.failure_visibility_timeout
+        if self.failure_visibility_s is not None:
+            queue.soonest_return_s = min(
+                queue.soonest_return_s, self.failure_visibility_s
+            )
+        self.pollers = 0
+        self.running = 0
+        self.max_running = 0
+        self.billed_s = 0.0
+        self._trouble = 0
+        self._successes: list[tuple[float, np.ndarray, np.ndarray]] = []
+        queue.inflight.on_flush.append(self._record_successes)
+        self._set_records(series)
+
+    def _set_batching(self, scenario) -> None:
+        function = scenario.function
         self.batch_size = function.batch_size
         self.window_s = function.batching_window
         self.per_receive = min(10, self.batch_size)
@@ -44,44 +64,24 @@ class EventSourceMapping:
         self.check_payload = self.batch_size * largest > self.payload_limit
         # One receive makes the batch unless a window or a batch over ten asks for more.
         self.gathers = self.window_s > 0 or self.batch_size > 10
-        self.failure_visibility_s = function.failure_visibility_timeout
-        if self.failure_visibility_s is not None:
-            queue.soonest_return_s = min(
-                queue.soonest_return_s, self.failure_visibility_s
-            )
+
+    def _set_limits(self, function) -> None:
+        reserved = function.reserved_concurrency
         self.function_limit = min(
-            function.account_concurrency,
-            math.inf
-            if function.reserved_concurrency is None
-            else function.reserved_concurrency,
+            function.account_concurrency, math.inf if reserved is None else reserved
         )
-        self.scaling = scaling
+        scaling = function.scaling
         self.cap = min(
             scaling.max_concurrency, function.maximum_concurrency or math.inf
         )
         self.limit = float(min(scaling.initial_concurrency, self.cap))  # never above
-        self.memory_gb = function.memory / 1024**3
-        self.pollers = 0
-        self.running = 0
-        self.max_running = 0
+
+    def _set_records(self, series) -> None:
         self.totals = dict.fromkeys(
-            (
-                "invocations",
-                "errors",
-                "timeouts",
-                "throttles",
-                "processed",
-                "message_failures",
-                "duplicate_deliveries",
-            ),
+            ("invocations", "errors", "timeouts", "throttles", "processed",
+             "message_failures", "duplicate_deliveries"),
             0,
-        )
-        self.billed_s = 0.0
-        self.init_billed_s = 0.0
-        self._trouble = 0
-        self._successes: list[tuple[float, np.ndarray, np.ndarray]] = []
-        queue.inflight.on_flush.append(self._record_successes)
-        self.visibility_timeout_s = scenario.queue.visibility_timeout
+        )  # fmt: skip
         self._series = series
         self._bin = 1.0 / series.interval_s
         names = (

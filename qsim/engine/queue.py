@@ -39,6 +39,11 @@ __all__ = ["SqsQueue"]
 
 CHUNK_BYTES = 64 * 1024
 RECEIVE_MAX = 10  # §1.9
+TOTALS = (
+    "sent", "received", "deleted", "dead_lettered", "expired", "empty_receives",
+    "receive_calls", "send_requests", "receive_requests", "delete_requests",
+    "change_visibility_requests", "copies_dead_lettered", "copies_expired",
+)  # fmt: skip
 
 
 class SqsQueue:
@@ -55,15 +60,9 @@ class SqsQueue:
     """
 
     def __init__(
-        self,
-        env,
-        spec,
-        store: MessageStore,
-        rng,
-        series,
-        faults,
+        self, env, spec, store: MessageStore, *, rng, series, faults,
         max_message_bytes: float,
-    ) -> None:
+    ) -> None:  # fmt: skip
         self.env, self.spec, self.store, self.rng = env, spec, store, rng
         self.faults = faults
         self.partitions = spec.partitions
@@ -89,24 +88,7 @@ class SqsQueue:
         self._block_pos = 0
         self._cursor = 0
         self.limited = False
-        self.totals = dict.fromkeys(
-            (
-                "sent",
-                "received",
-                "deleted",
-                "dead_lettered",
-                "expired",
-                "empty_receives",
-                "receive_calls",
-                "send_requests",
-                "receive_requests",
-                "delete_requests",
-                "change_visibility_requests",
-                "copies_dead_lettered",
-                "copies_expired",
-            ),
-            0,
-        )
+        self.totals = dict.fromkeys(TOTALS, 0)
         self._series = series
         self._bin = 1.0 / series.interval_s
         self._api = series.column("api_calls")

@@ -125,7 +125,7 @@ class RequestFlow:
     """
 
     def __init__(
-        self, env, scenario, downstream, faults, streams, record, on_sent=None
+        self, env, scenario, downstream, faults, *, streams, record, on_sent=None
     ):
         self.env, self.record, self.on_sent = env, record, on_sent
         self.downstream = downstream
@@ -168,7 +168,8 @@ class RequestFlow:
             block.work_s.tolist(),
             block.poison.tolist(),
             block.size_bytes.tolist(),
-            front.tolist(), strict=True,
+            front.tolist(),
+            strict=True,
         )
         for arrived_at_s, work_s, poison, size, hold_s in rows:
             if arrived_at_s > env.now:

@@ -21,13 +21,15 @@ class SyncTopology:
     name = "sync"
 
     def __init__(
-        self, scenario, streams, faults, record: TopologyRecord, progress=None
+        self, scenario, streams, faults, record: TopologyRecord, *, progress=None
     ):
         self.scenario, self.record, self.progress = scenario, record, progress
         self.env = simpy.Environment()
         self.series = record.series
         self.requests = RequestStream(scenario, streams)
-        self.flow = RequestFlow(self.env, scenario, "backend", faults, streams, record)
+        self.flow = RequestFlow(
+            self.env, scenario, "backend", faults, streams=streams, record=record
+        )
 
     def run(self) -> None:
         """Simulate the whole scenario."""
