@@ -24,6 +24,8 @@ import numpy as np
 
 __all__ = ["EventSourceMapping"]
 
+_READ_AT_FLUSH = -2  # the message cannot have left before the flush
+
 
 class EventSourceMapping:
     """Pollers and scaler between one queue and one function."""
@@ -47,7 +49,10 @@ class EventSourceMapping:
         self.max_running = 0
         self.billed_s = 0.0
         self._trouble = 0
-        self._successes: list[tuple[float, np.ndarray, np.ndarray]] = []
+        # Successes waiting for the next flush (flat lists, see InFlight).
+        self._ok_ids: list[int] = []
+        self._ok_times: list[float] = []
+        self._ok_generations: list[int] = []
         queue.inflight.on_flush.append(self._record_successes)
         self._set_records(series)
 
@@ -253,11 +258,14 @@ class EventSourceMapping:
         if n_failed:
             self._count("message_failures", now, n_failed)
             ok = ~failed
-            succeeded = np.asarray(ids, dtype=np.int64)[ok]
+            succeeded = np.asarray(ids, dtype=np.int64)[ok].tolist()
             if generations is not None:
-                generations = np.asarray(generations, dtype=np.int64)[ok]
-        if len(succeeded):
-            self._successes.append((now, succeeded, generations))
+                generations = np.asarray(generations, dtype=np.int64)[ok].tolist()
+        n_ok = len(succeeded)
+        if n_ok:
+            self._ok_ids += succeeded
+            self._ok_times += [now] * n_ok
+            self._ok_generations += generations or [_READ_AT_FLUSH] * n_ok
         start = 0
         for ids, receipt in parts:
             if n_failed:
@@ -284,25 +292,15 @@ class EventSourceMapping:
         Runs when the queue flushes, so a batch of invocations is
         recorded with a few vectorised operations.
         """
-        if not self._successes:
+        if not self._ok_ids:
             return
         store = self.store
-        times = np.repeat(
-            [at for at, _, _ in self._successes],
-            [len(ids) for _, ids, _ in self._successes],
-        )
-        ids = np.concatenate(
-            [np.asarray(batch, dtype=np.int64) for _, batch, _ in self._successes]
-        )
-        generations = store.generation[ids]
-        for start, (_, batch, known) in zip(
-            np.cumsum([0] + [len(b) for _, b, _ in self._successes[:-1]]),
-            self._successes,
-            strict=True,
-        ):
-            if known is not None:  # captured before the slot could be reused
-                generations[start : start + len(batch)] = known
-        self._successes = []
+        ids = np.array(self._ok_ids, dtype=np.int64)
+        times = np.array(self._ok_times)
+        generations = np.array(self._ok_generations, dtype=np.int64)
+        self._ok_ids, self._ok_times, self._ok_generations = [], [], []
+        unknown = generations == _READ_AT_FLUSH
+        generations[unknown] = store.generation[ids[unknown]]
         fresh = np.flatnonzero(
             (store.generation[ids] == generations) & ~store.done[ids]
         )

@@ -34,8 +34,11 @@ class InFlight:
         self._open: dict[int, int] = {}  # receipt -> messages still held
         self._members: dict[int, list[int]] = {}
         self._next = 0
-        self._holds: list[tuple[list[int], int, float]] = []
-        self._deleted: list[list[int]] = []
+        # Buffered bookkeeping, flat so that `flush` converts each list once.
+        self._held_ids: list[int] = []
+        self._held_receipts: list[int] = []
+        self._held_deadlines: list[float] = []
+        self._deleted: list[int] = []
         self.on_flush: list[Callable[[], None]] = []  # run inside flush
 
     def hold(self, ids: list[int], now: float) -> int:
@@ -46,8 +49,11 @@ class InFlight:
         self._open[receipt] = len(ids)
         self._members[receipt] = ids
         heapq.heappush(self._heap, (deadline, receipt))
-        self._holds.append((ids, receipt, deadline))
-        self.count += len(ids)
+        n = len(ids)
+        self._held_ids += ids
+        self._held_receipts += [receipt] * n
+        self._held_deadlines += [deadline] * n
+        self.count += n
         return receipt
 
     def release(self, ids: list[int], receipt: int) -> int:
@@ -61,7 +67,7 @@ class InFlight:
         self._open[receipt] -= len(ids)
         self.count -= len(ids)
         self.releasing += len(ids)
-        self._deleted.append(ids)
+        self._deleted += ids
         return len(ids)
 
     def next_deadline(self) -> float:
@@ -100,19 +106,16 @@ class InFlight:
     def flush(self) -> None:
         """Apply buffered receives and deletes to the message arrays."""
         store = self.store
-        if self._holds:
-            ids = np.fromiter(
-                (i for batch, _, _ in self._holds for i in batch), np.int64
-            )
-            sizes = [len(batch) for batch, _, _ in self._holds]
+        if self._held_ids:
+            ids = np.array(self._held_ids, dtype=np.int64)
             store.receive_count[ids] += 1
-            store.receipt[ids] = np.repeat([r for _, r, _ in self._holds], sizes)
-            store.visible_at_s[ids] = np.repeat([d for _, _, d in self._holds], sizes)
-            self._holds = []
+            store.receipt[ids] = self._held_receipts
+            store.visible_at_s[ids] = self._held_deadlines
+            self._held_ids, self._held_receipts, self._held_deadlines = [], [], []
         for hook in self.on_flush:
             hook()  # e.g. record successes: after receives, before slots are freed
         if self._deleted:
-            ids = np.fromiter((i for batch in self._deleted for i in batch), np.int64)
+            ids = np.array(self._deleted, dtype=np.int64)
             self._deleted = []
             self.releasing = 0
             store.release(ids)

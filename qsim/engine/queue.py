@@ -130,10 +130,13 @@ class SqsQueue:
         self.block_times = self.block_at.tolist()
         self._block_pos = 0
         parts = self.store.partition[self.block_ids]
-        for p in np.unique(parts).tolist():
-            mask = parts == p
-            self._pending_at[p].extend(self.block_at[mask].tolist())
-            self._pending_ids[p].extend(self.block_ids[mask].tolist())
+        order = np.argsort(parts, kind="stable")  # by partition, in time order
+        bounds = np.searchsorted(parts[order], np.arange(self.partitions + 1)).tolist()
+        times, ids = self.block_at[order].tolist(), self.block_ids[order].tolist()
+        for p, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+            if hi > lo:
+                self._pending_at[p].extend(times[lo:hi])
+                self._pending_ids[p].extend(ids[lo:hi])
         self.polls.reset_block()
         if cut:
             self.polls.arm(self.env.now)
