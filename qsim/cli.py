@@ -85,7 +85,7 @@ def run(
     folder = out or Path("reports") / _slug(spec.name)
     try:
         if console.is_terminal:
-            with progress_bar(console, spec.duration) as bar:
+            with progress_bar(console) as bar:
                 tasks = {
                     name: bar.add_task(name, total=spec.duration)
                     for name in spec.topologies

@@ -80,7 +80,7 @@ def print_summary(result, console: Console, folder: str | None = None) -> None:
         console.print(f"results written to {folder}")
 
 
-def progress_bar(console: Console, total_s: float) -> Progress:
+def progress_bar(console: Console) -> Progress:
     """Return a progress bar over simulated seconds (not yet started)."""
     return Progress(
         TextColumn("[bold]{task.description}"),
