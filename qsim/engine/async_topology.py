@@ -154,15 +154,16 @@ class AsyncTopology:
         times = block.times_s
         n = len(times)
         self.record.block_arrivals(times)
-        latency = self.send_latency.draw(n) + self.queue_faults.extra_latency_at(times)
-        reasons = np.full(n, "", dtype=object)
-        reasons[self.queue_faults.down_mask(times)] = "queue_down"
-        rate = self.queue_faults.error_rate
-        if rate:
-            errors = (self.send_errors.random(n) < rate) & (reasons == "")
-            reasons[errors] = "queue_error"
-        self.record.block_responses(times + latency, latency, reasons.astype(str))
-        ok = reasons == ""
+        faults = self.queue_faults
+        latency = self.send_latency.draw(n)
+        if not faults.no_slowdowns:
+            latency += faults.extra_latency_at(times)
+        failures = {"queue_down": faults.down_mask(times)}
+        if faults.error_rate:
+            errors = self.send_errors.random(n) < faults.error_rate
+            failures["queue_error"] = errors & ~failures["queue_down"]
+        self.record.block_responses(times + latency, latency, failures)
+        ok = ~np.logical_or.reduce(list(failures.values()))
         stored = times[ok] + latency[ok]
         return (
             times[ok],

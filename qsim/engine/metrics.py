@@ -53,11 +53,22 @@ class TimeSeries:
         """Return the bin index of an instant (the spare bin past the end)."""
         return min(int(at_s / self.interval_s), self.n_bins)
 
-    def add_times(self, name: str, times_s: np.ndarray) -> None:
-        """Count events at the given instants into `name`."""
-        if len(times_s):
-            bins = np.minimum((times_s / self.interval_s).astype(np.int64), self.n_bins)
-            self.column(name)[:] += np.bincount(bins, minlength=self.n_bins + 1)
+    def add_times(
+        self, name: str, times_s: np.ndarray, weights: np.ndarray | None = None
+    ) -> None:
+        """Count events (or add `weights`) at the given instants into `name`.
+
+        Touches only the bins the events fall in, so a block of events
+        costs the same in a run of a minute as in a run of a day.
+        """
+        column = self.column(name)
+        if not len(times_s):
+            return
+        bins = np.minimum((times_s / self.interval_s).astype(np.int64), self.n_bins)
+        low, high = int(bins.min()), int(bins.max())
+        column[low : high + 1] += np.bincount(
+            bins - low, weights=weights, minlength=high - low + 1
+        )
 
     def frame_columns(self) -> dict[str, np.ndarray]:
         """Return the columns (spare bin folded into the last), plus `time_s`."""

@@ -112,11 +112,9 @@ class SqsQueue:
         chunks = np.maximum(1, np.ceil(store.size_bytes[ids] / CHUNK_BYTES))
         self.totals["sent"] += len(ids)
         self.totals["send_requests"] += int(chunks.sum())
-        self._series.add_times("sent", store.sent_at_s[ids])
-        bins = np.minimum(
-            (store.sent_at_s[ids] * self._bin).astype(np.int64), len(self._api) - 1
-        )
-        self._api += np.bincount(bins, weights=chunks, minlength=len(self._api))
+        sent_at = store.sent_at_s[ids]
+        self._series.add_times("sent", sent_at)
+        self._series.add_times("api_calls", sent_at, weights=chunks)
         self._staged_at = np.concatenate([self._staged_at, available_at_s])
         self._staged_ids = np.concatenate([self._staged_ids, ids])
 

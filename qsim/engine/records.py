@@ -48,16 +48,22 @@ class TopologyRecord:
         self.series.add_times("arrivals", times_s)
 
     def block_responses(
-        self, at_s: np.ndarray, latency_s: np.ndarray, reasons: np.ndarray
+        self, at_s: np.ndarray, latency_s: np.ndarray, failures: dict[str, np.ndarray]
     ) -> None:
-        """Record a block of answers; `reasons` is "" where they succeeded."""
-        ok = reasons == ""
-        self.succeeded += int(ok.sum())
+        """Record a block of answers, failed where a `failures` mask is set.
+
+        The masks (one per reason) must not overlap.
+        """
+        failed = np.zeros(len(at_s), dtype=bool)
+        for reason, mask in failures.items():
+            count = int(mask.sum())
+            if count:
+                self.failures[reason] += count
+                failed |= mask
+        ok = ~failed
+        self.succeeded += len(at_s) - int(failed.sum())
         self.series.add_times("succeeded", at_s[ok])
-        self.series.add_times("failed", at_s[~ok])
-        names, counts = np.unique(reasons[~ok], return_counts=True)
-        for reason, count in zip(names, counts, strict=True):
-            self.failures[str(reason)] += int(count)
+        self.series.add_times("failed", at_s[failed])
         self.response.add(at_s[ok], latency_s[ok])
 
     @property
