@@ -67,14 +67,6 @@ class FaultSchedule:
             extra[(times_s >= start) & (times_s < end)] += added
         return extra
 
-    def downtime_s(self, until_s: float) -> float:
-        """Return the total down time in [0, until_s)."""
-        return sum(
-            max(0.0, min(end, until_s) - start)
-            for start, end in zip(self.down_starts, self.down_ends, strict=True)
-            if start < until_s
-        )
-
     def windows(self) -> list[tuple[float, float]]:
         """Return the merged down windows as (start_s, end_s) pairs."""
         return list(zip(self.down_starts, self.down_ends, strict=True))

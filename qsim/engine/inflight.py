@@ -120,13 +120,6 @@ class InFlight:
             self.releasing = 0
             store.release(ids)
 
-    def held_ids(self) -> np.ndarray:
-        """Return every id in flight (flushes first)."""
-        self.flush()
-        return np.flatnonzero(
-            self.store.receipt[: self.store.capacity] != NOT_IN_FLIGHT
-        )
-
     def _forget(self, receipt: int) -> None:
         self._open.pop(receipt, None)
         self._members.pop(receipt, None)
