@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Result"]
+__all__ = ["Result", "flatten_summary"]
 
 SUMMARY_FILE = "summary.json"
 TIMESERIES_FILE = "timeseries.csv"
@@ -63,7 +63,9 @@ class Result:
         """The summary as a DataFrame: one row per metric, one column per topology."""
         import pandas as pd
 
-        rows = {name: _flatten(values) for name, values in self.topologies.items()}
+        rows = {
+            name: flatten_summary(values) for name, values in self.topologies.items()
+        }
         return pd.DataFrame(rows)
 
     def __repr__(self) -> str:
@@ -208,12 +210,13 @@ class Result:
         )
 
 
-def _flatten(values: dict, prefix: str = "") -> dict[str, Any]:
+def flatten_summary(values: dict, prefix: str = "") -> dict[str, Any]:
+    """Return a nested summary as `{dotted.name: leaf value}`."""
     flat: dict[str, Any] = {}
     for key, value in values.items():
         name = f"{prefix}{key}"
         if isinstance(value, dict):
-            flat.update(_flatten(value, name + "."))
+            flat.update(flatten_summary(value, name + "."))
         else:
             flat[name] = value
     return flat

@@ -56,6 +56,8 @@ def run(
     started = time.perf_counter()
     if keep_messages is None:
         keep_messages = scenario.output.keep_messages
+    # Schedules are read-only once drawn: one set serves both topologies.
+    faults = _faults(scenario, seed)
     summaries, series, latencies, messages = {}, {}, {}, None
     for name in scenario.topologies:
         topology = _build(
@@ -63,6 +65,7 @@ def run(
             scenario,
             seed,
             interval_s,
+            faults=faults,
             progress=progress,
             keep_messages=keep_messages,
         )
@@ -84,7 +87,7 @@ def run(
         latency=latencies,
         warnings=scenario_warnings(scenario),
         wall_time_s=time.perf_counter() - started,
-        outages=_outage_windows(scenario, seed),
+        outages={name: schedule.windows() for name, schedule in faults.items()},
         messages=messages,
     )
 
@@ -100,24 +103,19 @@ def _faults(scenario: Scenario, seed: int) -> dict[str, FaultSchedule]:
     }
 
 
-def _outage_windows(
-    scenario: Scenario, seed: int
-) -> dict[str, list[tuple[float, float]]]:
-    return {name: faults.windows() for name, faults in _faults(scenario, seed).items()}
-
-
 def _build(
     name: str,
     scenario: Scenario,
     seed: int,
     interval_s: float,
     *,
+    faults: dict[str, FaultSchedule],
     progress,
     keep_messages: bool,
 ):
     record = TopologyRecord(scenario.duration, interval_s)
     report = (lambda at_s: progress(name, at_s)) if progress else None
-    streams, faults = Streams(seed), _faults(scenario, seed)
+    streams = Streams(seed)
     if name == "async":
         return AsyncTopology(
             scenario,

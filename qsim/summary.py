@@ -20,7 +20,7 @@ def summarize(topology, scenario) -> dict:
     return _sync(topology, scenario)
 
 
-def _users(record, duration_s: float) -> dict:
+def _users(record) -> dict:
     answered = record.succeeded + record.failed
     return {
         "requests": record.requests,
@@ -33,7 +33,7 @@ def _users(record, duration_s: float) -> dict:
     }
 
 
-def _pools(pools: dict, duration_s: float) -> tuple[dict, dict]:
+def _pools(pools: dict) -> tuple[dict, dict]:
     stats, instance_seconds = {}, {}
     for name, pool in pools.items():
         instance_seconds[name] = pool.instance_area
@@ -56,10 +56,10 @@ def _money(cost: dict, duration_s: float) -> dict:
 def _sync(topology, scenario) -> dict:
     duration = scenario.duration
     record = topology.record
-    services, instance_seconds = _pools(topology.flow.pools(), duration)
+    services, instance_seconds = _pools(topology.flow.pools())
     cost = sync_cost(instance_seconds, prices_for(scenario.pricing))
     return {
-        **_users(record, duration),
+        **_users(record),
         "throughput_rps": record.succeeded / duration,
         "services": services,
         "cost_usd": _money(cost, duration),
@@ -73,7 +73,7 @@ def _async(topology, scenario) -> dict:
     q, e = queue.totals, esm.totals
     in_queue = at_end["visible"] + at_end["in_flight"] + at_end["delayed"]
     pools = topology.flow.pools() if topology.flow is not None else {}
-    services, instance_seconds = _pools(pools, duration)
+    services, instance_seconds = _pools(pools)
     prices = prices_for(scenario.pricing, scenario.function.architecture)
     billable = sum(
         q[k]
@@ -88,7 +88,7 @@ def _async(topology, scenario) -> dict:
     cost = async_cost(billable, e["invocations"], gb_seconds, instance_seconds, prices)
     accounted = e["processed"] + q["dead_lettered"] + q["expired"] + in_queue
     return {
-        **_users(record, duration),
+        **_users(record),
         "throughput_rps": e["processed"] / duration,
         "messages_sent": q["sent"],
         "processed": e["processed"],

@@ -257,9 +257,7 @@ class SqsQueue:
         """
         if not ids:
             return
-        calls = -(-len(ids) // RECEIVE_MAX)
-        self.totals["delete_requests"] += calls
-        self._api[int(now * self._bin)] += calls
+        self._bill_batch_call(now, len(ids), "delete_requests")
         if self.faults.is_down(now):
             return
         if self.spec.duplicate_probability:
@@ -276,12 +274,16 @@ class SqsQueue:
         """ChangeMessageVisibilityBatch: visible again `timeout_s` from now."""
         if not ids:
             return
-        calls = -(-len(ids) // RECEIVE_MAX)
-        self.totals["change_visibility_requests"] += calls
-        self._api[int(now * self._bin)] += calls
+        self._bill_batch_call(now, len(ids), "change_visibility_requests")
         self.inflight.extend(np.asarray(ids, dtype=np.int64), receipt, now + timeout_s)
         if self.polls.waiting:
             self.polls.arm(now)
+
+    def _bill_batch_call(self, now: float, n: int, kind: str) -> None:
+        """Count the batch API calls (ten entries each) for `n` messages."""
+        calls = -(-n // RECEIVE_MAX)
+        self.totals[kind] += calls
+        self._api[int(now * self._bin)] += calls
 
     # --- coming back, leaving --------------------------------------------
 

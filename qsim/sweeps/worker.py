@@ -14,6 +14,7 @@ import math
 import traceback
 from typing import Any
 
+from qsim.results import flatten_summary
 from qsim.simulation import run
 
 __all__ = ["simulate", "simulate_shared", "share_scenario"]
@@ -59,7 +60,7 @@ def simulate(
     }
 
 
-def flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, float]:
+def flatten(summary: dict[str, Any]) -> dict[str, float]:
     """Return a nested summary as `{dotted.name: number}`.
 
     Flags (`conservation.balanced`) become 1.0 or 0.0 and missing values
@@ -67,11 +68,7 @@ def flatten(summary: dict[str, Any], prefix: str = "") -> dict[str, float]:
     of a sweep is numeric and can be averaged.
     """
     flat: dict[str, float] = {}
-    for key, value in summary.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(flatten(value, name + "."))
-            continue
+    for name, value in flatten_summary(summary).items():
         number = math.nan if value is None else _scalar(value)
         if isinstance(number, bool):
             number = float(number)
