@@ -126,7 +126,7 @@ def _async(topology, scenario) -> dict:
             "billable": billable,
         },
         "lambda_gb_seconds": gb_seconds,
-        "peak_messages_in_system": topology.store.peak_live,
+        "peak_messages_in_system": topology.peak_messages,
         "services": services,
         "cost_usd": _money(cost, duration),
     }

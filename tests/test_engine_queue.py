@@ -202,6 +202,18 @@ def test_queue_delay_postpones_delivery(exact_scenario):
     assert summary["conservation"]["balanced"]
 
 
+def test_messages_handed_out_ahead_count_in_flight_only_once_they_arrive(
+    exact_scenario,
+):
+    # 10 messages/s, each in flight for 101 ms: just before each whole
+    # second exactly one (sent 100 ms earlier) is in flight. Idle polls
+    # are promised the next seconds' messages in advance; those must
+    # not show as in flight, nor as visible, before they arrive.
+    series = _run(exact_scenario(duration="1m")).timeseries
+    assert series["in_flight"].iloc[1:].eq(1).all()
+    assert series["visible"].eq(0).all()
+
+
 def test_without_delay_nothing_is_delayed(exact_scenario):
     result = _run(exact_scenario(duration="30s"))
     assert result.timeseries["delayed"].eq(0).all()

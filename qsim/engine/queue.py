@@ -338,8 +338,27 @@ class SqsQueue:
         self.inflight.flush()
 
     def staged_count(self) -> int:
-        """Messages sent but not yet receivable (delay, send in progress)."""
-        return len(self._staged_at)
+        """Messages in staging: available after the current block's end."""
+        return len(self._staged_ids)
+
+    def delayed_count(self, now: float) -> int:
+        """Messages sent by `now` but not yet receivable (delay, sending).
+
+        They wait in staging or later in the current block; messages of
+        the block that will be sent after `now` are not counted.
+        """
+        sent_at = self.store.sent_at_s
+        later = self.block_ids[self.block_index(now) :]
+        staged = self._staged_ids
+        return int((sent_at[later] <= now).sum()) + int((sent_at[staged] <= now).sum())
+
+    def in_flight_count(self, now: float) -> int:
+        """ApproximateNumberOfMessagesNotVisible at `now`.
+
+        Messages handed to a waiting poll ahead of their arrival are held
+        from the hand-out, but count only from their arrival.
+        """
+        return self.inflight.count - self.polls.assigned_after(now)
 
     def visible_count(self, now: float) -> int:
         """ApproximateNumberOfMessagesVisible at `now`."""

@@ -37,7 +37,6 @@ class MessageStore:
     def __init__(self, capacity: int = 1024) -> None:
         self.capacity = 0
         self.live = 0
-        self.peak_live = 0
         self.allocated = 0
         self._free = np.empty(0, dtype=np.int64)
         self._top = 0
@@ -52,7 +51,6 @@ class MessageStore:
         ids = self._free[self._top - n : self._top].copy()
         self._top -= n
         self.live += n
-        self.peak_live = max(self.peak_live, self.live)
         self.receive_count[ids] = 0
         self.receipt[ids] = NOT_IN_FLIGHT
         self.done[ids] = False

@@ -139,6 +139,14 @@ class ArrivalSource:
         bound = self.profile.max_rate()
         self._candidates = _Candidates(bound, rng) if bound > 0 else None
 
+    def peak_rate(self) -> float:
+        """Return the highest arrival rate (per second) the run can see."""
+        if self.process == "trace":
+            if not len(self._trace):
+                return 0.0
+            return float(np.bincount(self._trace.astype(np.int64)).max())
+        return self.profile.max_rate()
+
     def block(self, start_s: float, end_s: float) -> np.ndarray:
         """Return the arrival times in [start_s, end_s), sorted."""
         end_s = min(end_s, self.duration_s)
