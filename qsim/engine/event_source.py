@@ -96,11 +96,11 @@ class EventSourceMapping:
             "message_failures",
             "cold_starts",
         )
-        self._col = {name: series.column(name) for name in names}
+        self._col = {name: series.tally(name) for name in names}
         for name in ("processed", "duplicate_deliveries"):
             series.column(name)  # filled at each flush; present even if empty
-        self._concurrency = series.column("concurrency", peak=True)
-        self._limit = series.column("scaler_limit", peak=True)
+        self._concurrency = series.tally("concurrency", peak=True)
+        self._limit = series.tally("scaler_limit", peak=True)
 
     def start(self) -> None:
         """Start the initial pollers and the scaler."""
@@ -157,13 +157,23 @@ class EventSourceMapping:
                 ids, receipt = yield queue.wait(env.now, self.per_receive, self.wait_s)
                 if not ids:
                     continue
-            received_at = env.now
-            parts, generations = [(ids, receipt)], None
-            if self.gathers and len(ids) < self.batch_size:
-                generations = self._generations(ids)
-                parts = yield from self._fill(parts, generations, short)
-            yield from self._invoke(parts, received_at, generations)
+            parts = [(ids, receipt)]
+            if self.gathers or self.running >= self.function_limit:
+                yield from self._gather_and_invoke(parts, short)
+                continue
+            # The common case, without a generator in between: invoke now.
+            outcome, generations = self._begin(ids, env.now, None)
+            yield env.timeout(outcome.duration_s)
+            self._end(parts, ids, generations, outcome)
         self.pollers -= 1
+
+    def _gather_and_invoke(self, parts: list, short: bool):
+        """Fill the batch if a window asks for it, then invoke."""
+        received_at, generations = self.env.now, None
+        if self.gathers and len(parts[0][0]) < self.batch_size:
+            generations = self._generations(parts[0][0])
+            parts = yield from self._fill(parts, generations, short)
+        yield from self._invoke(parts, received_at, generations)
 
     def _generations(self, ids: list[int]) -> list[int]:
         """Return the messages' identities while their slots still hold them.
@@ -207,7 +217,7 @@ class EventSourceMapping:
     # --- an invocation ---------------------------------------------------
 
     def _invoke(self, parts: list, received_at: float, generations: list[int] | None):
-        env, store = self.env, self.store
+        env = self.env
         ids = (
             parts[0][0] if len(parts) == 1 else [i for batch, _ in parts for i in batch]
         )
@@ -222,7 +232,17 @@ class EventSourceMapping:
                 return  # dropped: the messages come back after their timeout
             yield env.timeout(delay_s)
             delay_s *= 2
-        now = env.now
+        outcome, generations = self._begin(ids, received_at, generations)
+        yield env.timeout(outcome.duration_s)
+        self._end(parts, ids, generations, outcome)
+
+    def _begin(self, ids: list[int], received_at: float, generations):
+        """Start an invocation now; return its outcome and the generations.
+
+        Generations are read here if the invocation outlives the
+        visibility timeout (the slots may be reused before it ends).
+        """
+        now = self.env.now
         self.running += 1
         if self.running > self.max_running:
             self.max_running = self.running
@@ -232,16 +252,30 @@ class EventSourceMapping:
         cold = self.environments.acquire(now)
         if cold:
             self._col["cold_starts"][b] += 1
-        outcome = self.handler.run(now, cold, store, ids)
-        if generations is None and now + outcome.duration_s >= visible_again_at:
-            generations = self._generations(ids)  # now is still the receive time
+        outcome = self.handler.run(now, cold, self.store, ids)
+        if generations is None and (
+            now + outcome.duration_s >= received_at + self.visibility_timeout_s
+        ):
+            generations = self._generations(ids)  # throttled batches have them
         self.totals["invocations"] += 1
         self._col["invocations"][b] += 1
-        yield env.timeout(outcome.duration_s)
+        return outcome, generations
+
+    def _end(self, parts: list, ids: list[int], generations, outcome) -> None:
+        """Finish an invocation now: free its concurrency, settle its batch."""
+        now = self.env.now
         self.running -= 1
-        self.environments.release(env.now)
+        self.environments.release(now)
         self.billed_s += outcome.billed_s
-        self._settle(parts, ids, generations, outcome)
+        if outcome.failed is not None:
+            self._settle(parts, ids, generations, outcome)
+            return
+        n = len(ids)  # all succeeded
+        self._ok_ids += ids
+        self._ok_times += [now] * n
+        self._ok_generations += generations or [_READ_AT_FLUSH] * n
+        for part, receipt in parts:
+            self.queue.delete(now, part, receipt)
 
     def _settle(self, parts: list, ids: list[int], generations, outcome) -> None:
         """Delete what succeeded, leave what failed to come back, record."""

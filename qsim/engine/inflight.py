@@ -30,7 +30,9 @@ class InFlight:
         self.visibility_timeout_s = visibility_timeout_s
         self.count = 0  # messages in flight, exact at all times
         self.releasing = 0  # deleted, slots not yet freed (until `flush`)
-        self._heap: list[tuple[float, int]] = []
+        # (deadline, receipt) heap; entries of emptied receipts linger until
+        # they reach the top, so the top may be earlier than `next_deadline`.
+        self.deadlines: list[tuple[float, int]] = []
         self._open: dict[int, int] = {}  # receipt -> messages still held
         self._members: dict[int, list[int]] = {}
         self._next = 0
@@ -48,7 +50,7 @@ class InFlight:
         deadline = now + self.visibility_timeout_s
         self._open[receipt] = len(ids)
         self._members[receipt] = ids
-        heapq.heappush(self._heap, (deadline, receipt))
+        heapq.heappush(self.deadlines, (deadline, receipt))
         n = len(ids)
         self._held_ids += ids
         self._held_receipts += [receipt] * n
@@ -72,16 +74,16 @@ class InFlight:
 
     def next_deadline(self) -> float:
         """Return the earliest pending deadline (inf if none)."""
-        while self._heap and self._open.get(self._heap[0][1], 0) == 0:
-            receipt = heapq.heappop(self._heap)[1]
+        while self.deadlines and self._open.get(self.deadlines[0][1], 0) == 0:
+            receipt = heapq.heappop(self.deadlines)[1]
             self._forget(receipt)
-        return self._heap[0][0] if self._heap else np.inf
+        return self.deadlines[0][0] if self.deadlines else np.inf
 
     def due(self, now: float) -> np.ndarray:
         """Return the ids whose visibility deadline has passed by `now`."""
         store, back = self.store, []
         while self.next_deadline() <= now:
-            receipt = heapq.heappop(self._heap)[1]
+            receipt = heapq.heappop(self.deadlines)[1]
             self.flush()
             ids = np.asarray(self._members[receipt], dtype=np.int64)
             held = (store.receipt[ids] == receipt) & (store.visible_at_s[ids] <= now)
@@ -100,7 +102,7 @@ class InFlight:
         self.flush()
         ids = ids[self.store.receipt[ids] == receipt]
         self.store.visible_at_s[ids] = deadline
-        heapq.heappush(self._heap, (deadline, receipt))
+        heapq.heappush(self.deadlines, (deadline, receipt))
         return ids
 
     def flush(self) -> None:

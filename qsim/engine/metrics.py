@@ -27,12 +27,18 @@ def auto_interval(duration_s: float, max_bins: int = MAX_BINS) -> float:
 
 
 class TimeSeries:
-    """Named per-bin arrays: counters summed, levels sampled, peaks kept."""
+    """Named per-bin arrays: counters summed, levels sampled, peaks kept.
+
+    Vectorised code adds to numpy `column`s; code that counts one event
+    at a time adds to a `tally`, a plain list (cheaper to bump than a
+    numpy element), merged into the column of the same name at the end.
+    """
 
     def __init__(self, duration_s: float, interval_s: float) -> None:
         self.interval_s = interval_s
         self.n_bins = max(1, math.ceil(duration_s / interval_s - 1e-9))
         self.columns: dict[str, np.ndarray] = {}
+        self.tallies: dict[str, list[float]] = {}
         self._peaks: set[str] = set()
 
     def column(self, name: str, peak: bool = False) -> np.ndarray:
@@ -48,6 +54,14 @@ class TimeSeries:
         if peak:
             self._peaks.add(name)
         return array
+
+    def tally(self, name: str, peak: bool = False) -> list[float]:
+        """Return the list tallying `name` event by event (spare bin too)."""
+        self.column(name, peak)
+        values = self.tallies.get(name)
+        if values is None:
+            values = self.tallies[name] = [0] * (self.n_bins + 1)
+        return values
 
     def bin_of(self, at_s: float) -> int:
         """Return the bin index of an instant (the spare bin past the end)."""
@@ -74,8 +88,10 @@ class TimeSeries:
         """Return the columns (spare bin folded into the last), plus `time_s`."""
         out = {"time_s": np.arange(self.n_bins) * self.interval_s}
         for name, array in self.columns.items():
-            folded = array[: self.n_bins].copy()
             fold = np.maximum if name in self._peaks else np.add
+            if name in self.tallies:
+                array = fold(array, np.array(self.tallies[name], dtype=float))
+            folded = array[: self.n_bins].copy()
             folded[-1] = fold(folded[-1], array[-1])
             out[name] = folded
         return out

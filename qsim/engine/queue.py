@@ -9,7 +9,7 @@ count grows with each receive and, past `max_receive_count`, the next
 receive moves it to the dead-letter queue instead (§1.18-1.19). Every
 API call is counted, billed per 64 KB chunk of payload (§3.6-3.7).
 
-Speed: sends arrive in blocks and wait in per-partition deques of ids;
+Speed: sends arrive in blocks and wait on their partition in order;
 deadlines are kept per receipt (`InFlight`); a long poll waiting for a
 message that is due later in the block is handed it directly, with one
 event at the message's arrival rather than a wake-up and a receive.
@@ -27,11 +27,11 @@ Simplifications:
 from __future__ import annotations
 
 import math
-from collections import deque
 
 import numpy as np
 
 from qsim.engine.inflight import InFlight
+from qsim.engine.partitions import Partition
 from qsim.engine.store import NOT_IN_FLIGHT, MessageStore
 from qsim.engine.waiters import LongPolls
 
@@ -76,27 +76,27 @@ class SqsQueue:
         self.soonest_return_s = spec.visibility_timeout
         self.polls = LongPolls(env, self)
         self._one_chunk = RECEIVE_MAX * max_message_bytes <= CHUNK_BYTES
-        self._pending_at = [deque() for _ in range(self.partitions)]
-        self._pending_ids = [deque() for _ in range(self.partitions)]
-        self._returned = [deque() for _ in range(self.partitions)]
+        self._parts = [Partition() for _ in range(self.partitions)]
         self.n_returned = 0
         self._staged_at = np.empty(0)
         self._staged_ids = np.empty(0, dtype=np.int64)
         self.block_at = np.empty(0)  # available times of the last block
         self.block_ids = np.empty(0, dtype=np.int64)
         self.block_times: list[float] = []
+        self.block_id_list: list[int] = []
+        self._block_parts: list[int] = []
         self._block_pos = 0
         self._cursor = 0
         self.limited = False
         self.totals = dict.fromkeys(TOTALS, 0)
         self._series = series
         self._bin = 1.0 / series.interval_s
-        self._api = series.column("api_calls")
-        self._empty = series.column("empty_receives")
-        self._received = series.column("received")
+        self._api = series.tally("api_calls")
+        self._empty = series.tally("empty_receives")
+        self._received = series.tally("received")
         self._dlq = series.column("dead_lettered")
         self._expired = series.column("expired")
-        self._redelivered = series.column("redeliveries")
+        self._redelivered = series.tally("redeliveries")
         series.column("sent")
 
     # --- sending ---------------------------------------------------------
@@ -126,15 +126,16 @@ class SqsQueue:
         self._staged_at, self._staged_ids = at[cut:], ids[cut:]
         self.block_at, self.block_ids = at[:cut], ids[:cut]
         self.block_times = self.block_at.tolist()
+        self.block_id_list = self.block_ids.tolist()
         self._block_pos = 0
         parts = self.store.partition[self.block_ids]
+        self._block_parts = parts.tolist()
         order = np.argsort(parts, kind="stable")  # by partition, in time order
         bounds = np.searchsorted(parts[order], np.arange(self.partitions + 1)).tolist()
         times, ids = self.block_at[order].tolist(), self.block_ids[order].tolist()
         for p, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             if hi > lo:
-                self._pending_at[p].extend(times[lo:hi])
-                self._pending_ids[p].extend(ids[lo:hi])
+                self._parts[p].extend(times[lo:hi], ids[lo:hi])
         self.polls.reset_block()
         if cut:
             self.polls.arm(self.env.now)
@@ -148,7 +149,7 @@ class SqsQueue:
         poll that finds nothing is not counted: the caller then waits
         with `wait`, which counts the call when it ends.
         """
-        if self.faults.is_down(now):
+        if not self.faults.always_up and self.faults.is_down(now):
             return [], -1
         ids, receipt = self.take(now, max_messages, short)
         if ids or short:
@@ -161,7 +162,8 @@ class SqsQueue:
 
     def take(self, now: float, n: int, short: bool = False):
         """Take up to `n` visible messages and put them in flight."""
-        if self.inflight.next_deadline() <= now:
+        deadlines = self.inflight.deadlines
+        if deadlines and deadlines[0][0] <= now:  # maybe: the top may be stale
             self._return_due(now)
         if self.inflight.count >= self.in_flight_limit:
             self.limited = True
@@ -171,21 +173,13 @@ class SqsQueue:
         fresh: list[int] = []
         again: list[int] = []
         for p in self._partitions_to_poll(short):
-            returned = self._returned[p]
-            while returned and len(again) + len(fresh) < n:
+            part = self._parts[p]
+            returned = part.returned
+            while returned and len(again) < n:
                 again.append(returned.popleft())
-            times = self._pending_at[p]
             want = n - len(again) - len(fresh)
-            if want and times and times[0] <= now:
-                ids = self._pending_ids[p]
-                if len(times) >= want and times[want - 1] <= now:
-                    for _ in range(want):
-                        times.popleft()
-                        fresh.append(ids.popleft())
-                else:
-                    while times and len(fresh) + len(again) < n and times[0] <= now:
-                        times.popleft()
-                        fresh.append(ids.popleft())
+            if want and part.head < len(part.at) and part.at[part.head] <= now:
+                fresh += part.take_due(now, want)
             if len(fresh) + len(again) >= n:
                 self._cursor = (p + 1) % self.partitions
                 break
@@ -199,13 +193,9 @@ class SqsQueue:
 
     def take_future(self, now: float, index: int, at_s: float) -> tuple[list[int], int]:
         """Take block message `index`, due at `at_s`, for a waiting poll."""
-        message = int(self.block_ids[index])
-        p = int(self.store.partition[message])
-        ids = self._pending_ids[p]
-        if not ids or ids[0] != message:
+        message = self.block_id_list[index]
+        if not self._parts[self._block_parts[index]].take_next(message):
             return [], -1
-        ids.popleft()
-        self._pending_at[p].popleft()
         return [message], self.inflight.hold([message], at_s)
 
     def _partitions_to_poll(self, short: bool) -> list[int]:
@@ -296,8 +286,9 @@ class SqsQueue:
         expired = store.sent_at_s[ids] + self.retention_s <= now
         self._remove(now, ids[expired], "expired")
         ids = ids[~expired]
+        parts = self._parts
         for message, p in zip(ids.tolist(), store.partition[ids].tolist(), strict=True):
-            self._returned[p].append(message)
+            parts[p].returned.append(message)
         self.n_returned += len(ids)
 
     def _remove(self, now: float, ids: np.ndarray, outcome: str) -> None:
@@ -317,18 +308,11 @@ class SqsQueue:
         limit = now - self.retention_s
         if self.store.oldest_sent_at_s() > limit:
             return
-        sent_at, gone = self.store.sent_at_s, []
-        for p in range(self.partitions):
-            ids = self._pending_ids[p]
-            while ids and sent_at[ids[0]] <= limit:
-                self._pending_at[p].popleft()
-                gone.append(ids.popleft())
-            returned = self._returned[p]
-            old = [i for i in returned if sent_at[i] <= limit]
-            if old:
-                self._returned[p] = deque(i for i in returned if sent_at[i] > limit)
-                self.n_returned -= len(old)
-                gone += old
+        gone = []
+        for part in self._parts:
+            ids, n_returned = part.drop_sent_by(self.store.sent_at_s, limit)
+            gone += ids
+            self.n_returned -= n_returned
         self._remove(now, np.asarray(gone, dtype=np.int64), "expired")
 
     # --- levels ------------------------------------------------------------
@@ -375,7 +359,7 @@ class SqsQueue:
         return position
 
     def visible_pending(self, now: float) -> int:
-        """Messages on the partitions' pending deques available by `now`."""
+        """Messages waiting on the partitions (not returned), available by `now`."""
         future = len(self.block_times) - self.block_index(now)
         future -= self.polls.assigned_after(now)
         inflight = self.inflight

@@ -22,9 +22,9 @@ class TopologyRecord:
         self.requests = 0
         self.succeeded = 0
         self._bin = 1.0 / interval_s
-        self._arrivals = self.series.column("arrivals")
-        self._succeeded = self.series.column("succeeded")
-        self._failed = self.series.column("failed")
+        self._arrivals = self.series.tally("arrivals")
+        self._succeeded = self.series.tally("succeeded")
+        self._failed = self.series.tally("failed")
 
     def arrival(self, now: float) -> None:
         """Count one request arriving."""

@@ -1,0 +1,62 @@
+"""Small engine parts on their own: a partition's line, the series' tallies."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qsim.engine.metrics import TimeSeries
+from qsim.engine.partitions import Partition
+
+
+def _partition() -> Partition:
+    part = Partition()
+    part.extend([1.0, 2.0, 2.0, 3.0], [10, 11, 12, 13])
+    return part
+
+
+def test_partition_takes_only_due_messages_oldest_first_up_to_the_batch():
+    part = _partition()
+    assert part.take_due(0.5, 10) == []
+    assert part.take_due(2.0, 2) == [10, 11]
+    assert part.take_due(2.0, 10) == [12]
+    assert part.take_due(9.0, 10) == [13]
+    assert part.take_due(9.0, 10) == []
+
+
+def test_partition_hands_out_only_its_next_message():
+    part = _partition()
+    assert not part.take_next(11)
+    assert part.take_next(10)
+    assert part.take_due(2.0, 10) == [11, 12]
+
+
+def test_partition_drops_taken_messages_when_the_next_block_arrives():
+    part = _partition()
+    part.take_due(2.0, 3)
+    part.extend([4.0], [14])
+    assert part.at == [3.0, 4.0] and part.ids == [13, 14]
+    assert part.take_due(4.0, 10) == [13, 14]
+
+
+def test_partition_drops_old_messages_waiting_and_returned():
+    part = _partition()
+    part.returned.extend([20, 21])
+    sent_at_s = np.zeros(30)
+    sent_at_s[[12, 13, 21]] = 50.0
+    gone, n_returned = part.drop_sent_by(sent_at_s, 10.0)
+    assert gone == [10, 11, 20] and n_returned == 1
+    assert list(part.returned) == [21]
+    assert part.take_due(9.0, 10) == [12, 13]
+
+
+def test_tallies_add_to_columns_and_peaks_keep_the_larger():
+    series = TimeSeries(duration_s=3.0, interval_s=1.0)
+    series.add_times("calls", np.array([0.5, 2.5]))
+    series.tally("calls")[2] += 3
+    series.tally("calls")[3] += 1  # the spare bin, at exactly the end
+    series.column("concurrency", peak=True)[1] = 4
+    series.tally("concurrency", peak=True)[1] = 2
+    series.tally("concurrency", peak=True)[2] = 5
+    columns = series.frame_columns()
+    assert columns["calls"].tolist() == [1, 0, 5]
+    assert columns["concurrency"].tolist() == [0, 4, 5]
