@@ -24,8 +24,6 @@ import numpy as np
 
 __all__ = ["EventSourceMapping"]
 
-_READ_AT_FLUSH = -2  # the message cannot have left before the flush
-
 
 class EventSourceMapping:
     """Pollers and scaler between one queue and one function."""
@@ -51,8 +49,9 @@ class EventSourceMapping:
         self._trouble = 0
         # Successes waiting for the next flush (flat lists, see InFlight).
         self._ok_ids: list[int] = []
+        self._ok_sizes: list[int] = []  # per invocation, with its end time
         self._ok_times: list[float] = []
-        self._ok_generations: list[int] = []
+        self._ok_known: list[tuple[int, list[int]]] = []  # (offset, generations)
         queue.inflight.on_flush.append(self._record_successes)
         self._set_records(series)
 
@@ -270,10 +269,7 @@ class EventSourceMapping:
         if outcome.failed is not None:
             self._settle(parts, ids, generations, outcome)
             return
-        n = len(ids)  # all succeeded
-        self._ok_ids += ids
-        self._ok_times += [now] * n
-        self._ok_generations += generations or [_READ_AT_FLUSH] * n
+        self._succeeded(now, ids, generations)  # all of them
         for part, receipt in parts:
             self.queue.delete(now, part, receipt)
 
@@ -295,11 +291,8 @@ class EventSourceMapping:
             succeeded = np.asarray(ids, dtype=np.int64)[ok].tolist()
             if generations is not None:
                 generations = np.asarray(generations, dtype=np.int64)[ok].tolist()
-        n_ok = len(succeeded)
-        if n_ok:
-            self._ok_ids += succeeded
-            self._ok_times += [now] * n_ok
-            self._ok_generations += generations or [_READ_AT_FLUSH] * n_ok
+        if succeeded:
+            self._succeeded(now, succeeded, generations)
         start = 0
         for ids, receipt in parts:
             if n_failed:
@@ -320,6 +313,14 @@ class EventSourceMapping:
                     now, retry, receipt, self.failure_visibility_s
                 )
 
+    def _succeeded(self, now: float, ids: list[int], generations) -> None:
+        """Buffer successes until the next flush (see `_record_successes`)."""
+        if generations is not None:
+            self._ok_known.append((len(self._ok_ids), generations))
+        self._ok_ids += ids
+        self._ok_sizes.append(len(ids))
+        self._ok_times.append(now)
+
     def _record_successes(self) -> None:
         """Count first successes as processed, later ones as duplicates.
 
@@ -330,11 +331,12 @@ class EventSourceMapping:
             return
         store = self.store
         ids = np.array(self._ok_ids, dtype=np.int64)
-        times = np.array(self._ok_times)
-        generations = np.array(self._ok_generations, dtype=np.int64)
-        self._ok_ids, self._ok_times, self._ok_generations = [], [], []
-        unknown = generations == _READ_AT_FLUSH
-        generations[unknown] = store.generation[ids[unknown]]
+        times = np.repeat(self._ok_times, self._ok_sizes)
+        generations = store.generation[ids]  # unless read earlier:
+        for offset, known in self._ok_known:
+            generations[offset : offset + len(known)] = known
+        self._ok_ids, self._ok_sizes, self._ok_times = [], [], []
+        self._ok_known = []
         fresh = np.flatnonzero(
             (store.generation[ids] == generations) & ~store.done[ids]
         )

@@ -37,9 +37,12 @@ class InFlight:
         self._members: dict[int, list[int]] = {}
         self._next = 0
         # Buffered bookkeeping, flat so that `flush` converts each list once.
+        # Receipts are numbered in order: those held since the last flush
+        # run from `_first_unflushed`, with these sizes and deadlines.
         self._held_ids: list[int] = []
-        self._held_receipts: list[int] = []
+        self._held_sizes: list[int] = []
         self._held_deadlines: list[float] = []
+        self._first_unflushed = 0
         self._deleted: list[int] = []
         self.on_flush: list[Callable[[], None]] = []  # run inside flush
 
@@ -53,8 +56,8 @@ class InFlight:
         heapq.heappush(self.deadlines, (deadline, receipt))
         n = len(ids)
         self._held_ids += ids
-        self._held_receipts += [receipt] * n
-        self._held_deadlines += [deadline] * n
+        self._held_sizes.append(n)
+        self._held_deadlines.append(deadline)
         self.count += n
         return receipt
 
@@ -110,10 +113,13 @@ class InFlight:
         store = self.store
         if self._held_ids:
             ids = np.array(self._held_ids, dtype=np.int64)
+            sizes = np.array(self._held_sizes, dtype=np.int64)
+            receipts = np.arange(self._first_unflushed, self._next, dtype=np.int64)
             store.receive_count[ids] += 1
-            store.receipt[ids] = self._held_receipts
-            store.visible_at_s[ids] = self._held_deadlines
-            self._held_ids, self._held_receipts, self._held_deadlines = [], [], []
+            store.receipt[ids] = np.repeat(receipts, sizes)
+            store.visible_at_s[ids] = np.repeat(self._held_deadlines, sizes)
+            self._held_ids, self._held_sizes, self._held_deadlines = [], [], []
+        self._first_unflushed = self._next
         for hook in self.on_flush:
             hook()  # e.g. record successes: after receives, before slots are freed
         if self._deleted:

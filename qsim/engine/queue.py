@@ -77,6 +77,10 @@ class SqsQueue:
         self.polls = LongPolls(env, self)
         self._one_chunk = RECEIVE_MAX * max_message_bytes <= CHUNK_BYTES
         self._parts = [Partition() for _ in range(self.partitions)]
+        # A long poll queries every partition from the cursor on: the
+        # orders, precomputed unless there are very many partitions.
+        n = self.partitions if self.partitions <= 64 else 0
+        self._rotations = [[*range(s, n), *range(s)] for s in range(n)]
         self.n_returned = 0
         self._staged_at = np.empty(0)
         self._staged_ids = np.empty(0, dtype=np.int64)
@@ -203,6 +207,8 @@ class SqsQueue:
             k = max(1, round(self.spec.short_poll_sample * self.partitions))
             return self.rng.choice(self.partitions, size=k, replace=False).tolist()
         start = self._cursor
+        if start < len(self._rotations):
+            return self._rotations[start]
         return [*range(start, self.partitions), *range(start)]
 
     def _screen(self, now: float, again: list[int]) -> list[int]:
@@ -248,7 +254,7 @@ class SqsQueue:
         if not ids:
             return
         self._bill_batch_call(now, len(ids), "delete_requests")
-        if self.faults.is_down(now):
+        if not self.faults.always_up and self.faults.is_down(now):
             return
         if self.spec.duplicate_probability:
             keep = self.rng.random(len(ids)) < self.spec.duplicate_probability

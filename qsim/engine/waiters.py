@@ -14,6 +14,7 @@ import math
 from collections import deque
 
 from simpy.core import NORMAL
+from simpy.events import Event
 
 __all__ = ["LongPolls"]
 
@@ -42,16 +43,18 @@ class LongPolls:
 
     def wait(self, now: float, max_messages: int, wait_s: float):
         """Start a long poll; return its event (value `(ids, receipt)`)."""
-        event = self.env.event()
+        event = Event(self.env)
         deadline = now + wait_s
         self.waiting.append([event, deadline, max_messages])
         if deadline < self._expiry_at:
             self._schedule_expiry(now, deadline)
         # The caller has just found nothing visible: only future messages
         # or a later wake-up can serve this poll.
-        if not self.queue.faults.is_down(now):
+        faults = self.queue.faults
+        if faults.always_up or not faults.is_down(now):
             self._hand_out_future(now)
-        self._plan_wake(now)
+        if self.waiting:
+            self._plan_wake(now)
         return event
 
     def arm(self, now: float) -> None:
@@ -82,13 +85,19 @@ class LongPolls:
         queue, waiting = self.queue, self.waiting
         block_at = queue.block_times
         index = max(self._next, queue.block_index(now))
+        self._next = index
+        if index >= len(block_at):
+            return
         horizon = min(queue.inflight.next_deadline(), now + queue.soonest_return_s)
+        faults, inflight = queue.faults, queue.inflight
         while waiting and index < len(block_at):
             at_s = block_at[index]
             event, deadline, _ = waiting[0]
-            if deadline < at_s or at_s >= horizon or queue.faults.is_down(at_s):
+            if deadline < at_s or at_s >= horizon:
                 break
-            if queue.inflight.count >= queue.in_flight_limit:
+            if not faults.always_up and faults.is_down(at_s):
+                break
+            if inflight.count >= queue.in_flight_limit:
                 queue.limited = True
                 break
             ids, receipt = queue.take_future(now, index, at_s)
