@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from qsim.engine.event_source import _first_of_each
 from qsim.engine.metrics import TimeSeries
 from qsim.engine.partitions import Partition
 
@@ -60,3 +61,21 @@ def test_tallies_add_to_columns_and_peaks_keep_the_larger():
     columns = series.frame_columns()
     assert columns["calls"].tolist() == [1, 0, 5]
     assert columns["concurrency"].tolist() == [0, 4, 5]
+
+
+def test_first_of_each_finds_first_fresh_entries_in_order():
+    scratch = np.zeros(10, dtype=np.int64)
+    ids = np.array([7, 3, 7, 5, 3, 2])
+    stale = np.zeros(6, dtype=bool)
+    assert _first_of_each(ids[[0, 1, 3, 5]], scratch, stale[:4]) is None
+    assert _first_of_each(ids, scratch, stale).tolist() == [0, 1, 3, 5]
+    stale[[0, 1]] = True  # e.g. 7 and 3 were processed before this flush
+    assert _first_of_each(ids, scratch, stale).tolist() == [2, 3, 4, 5]
+
+
+def test_ordered_times_are_binned_like_any_others():
+    times = np.sort(np.random.default_rng(1).uniform(0, 10, 200))
+    plain, ordered = TimeSeries(10.0, 1.0), TimeSeries(10.0, 1.0)
+    plain.add_times("x", times)
+    ordered.add_times("x", times, ordered=True)
+    assert plain.frame_columns()["x"].tolist() == ordered.frame_columns()["x"].tolist()

@@ -332,27 +332,42 @@ class EventSourceMapping:
         store = self.store
         ids = np.array(self._ok_ids, dtype=np.int64)
         times = np.repeat(self._ok_times, self._ok_sizes)
-        generations = store.generation[ids]  # unless read earlier:
-        for offset, known in self._ok_known:
-            generations[offset : offset + len(known)] = known
+        stale = store.done[ids]  # processed already: a duplicate
+        for offset, known in self._ok_known:  # the slot may hold another by now
+            end = offset + len(known)
+            stale[offset:end] |= store.generation[ids[offset:end]] != known
         self._ok_ids, self._ok_sizes, self._ok_times = [], [], []
         self._ok_known = []
-        fresh = np.flatnonzero(
-            (store.generation[ids] == generations) & ~store.done[ids]
-        )
-        first = fresh[np.unique(ids[fresh], return_index=True)[1]]
-        self.totals["processed"] += len(first)
-        self.totals["duplicate_deliveries"] += len(ids) - len(first)
-        self._series.add_times("processed", times[first])
-        if len(first) < len(ids):
+        first = _first_of_each(ids, store.scratch, stale)
+        if first is not None:
             duplicate = np.ones(len(ids), dtype=bool)
             duplicate[first] = False
             self._series.add_times("duplicate_deliveries", times[duplicate])
-        self.latency.add(times[first], times[first] - store.created_at_s[ids[first]])
+            self.totals["duplicate_deliveries"] += len(ids) - len(first)
+            ids, times = ids[first], times[first]
+        self.totals["processed"] += len(ids)
+        self._series.add_times("processed", times, ordered=True)
+        self.latency.add(times, times - store.created_at_s[ids])
         if self.queue.log is not None:
-            self.queue.log.record(ids[first], times[first], "processed")
-        store.done[ids[first]] = True
+            self.queue.log.record(ids, times, "processed")
+        store.done[ids] = True
 
     def _count(self, name: str, now: float, n: int = 1) -> None:
         self.totals[name] += n
         self._col[name][int(now * self._bin)] += n
+
+
+def _first_of_each(ids: np.ndarray, scratch: np.ndarray, stale: np.ndarray):
+    """Return the positions of each id's first non-stale entry, ascending.
+
+    Returns None when that is every position (no stale entry, no id
+    twice), the common case, found without sorting: each id writes its
+    position into `scratch`, and a repeated id cannot read back both.
+    """
+    if not stale.any():
+        positions = np.arange(len(ids))
+        scratch[ids] = positions
+        if (scratch[ids] == positions).all():
+            return None
+    fresh = np.flatnonzero(~stale)
+    return np.sort(fresh[np.unique(ids[fresh], return_index=True)[1]])

@@ -68,18 +68,27 @@ class TimeSeries:
         return min(int(at_s / self.interval_s), self.n_bins)
 
     def add_times(
-        self, name: str, times_s: np.ndarray, weights: np.ndarray | None = None
+        self,
+        name: str,
+        times_s: np.ndarray,
+        weights: np.ndarray | None = None,
+        *,
+        ordered: bool = False,
     ) -> None:
         """Count events (or add `weights`) at the given instants into `name`.
 
         Touches only the bins the events fall in, so a block of events
         costs the same in a run of a minute as in a run of a day.
+        `ordered` says the times are ascending, which saves two scans.
         """
         column = self.column(name)
         if not len(times_s):
             return
         bins = np.minimum((times_s / self.interval_s).astype(np.int64), self.n_bins)
-        low, high = int(bins.min()), int(bins.max())
+        if ordered:
+            low, high = int(bins[0]), int(bins[-1])
+        else:
+            low, high = int(bins.min()), int(bins.max())
         column[low : high + 1] += np.bincount(
             bins - low, weights=weights, minlength=high - low + 1
         )

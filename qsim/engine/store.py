@@ -32,6 +32,7 @@ class MessageStore:
         "generation": np.int64,  # unique per message, unlike the slot
         "poison": np.bool_,
         "done": np.bool_,  # processed already: further copies are duplicates
+        "scratch": np.int64,  # working space for vectorised checks
     }
 
     def __init__(self, capacity: int = 1024) -> None:
