@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import EXACT_BASE, merge
+from conftest import EXACT_BASE, fixed_concurrency, merge
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -313,3 +313,41 @@ def test_conservation_and_limits_hold_on_random_scenarios(raw, seed):
     assert (series[list(levels)] >= 0).all().all()
     assert summary["processed"] <= summary["messages_sent"]
     assert summary["invocations"] <= summary["api_calls"]["receive"]
+
+
+def test_a_receive_never_returns_more_than_it_asked_for(monkeypatch):
+    # Two busy pollers against 20 messages/s over 32 partitions keep about
+    # one message on a few partitions; half of them fail and come back
+    # after 1 s, so a receive gathers new and returned messages from
+    # several partitions and must stop at ten in all.
+    from qsim.engine.queue import SqsQueue
+
+    take, sizes = SqsQueue.take, []
+
+    def counted(self, now, n, short=False):
+        ids, receipt = take(self, now, n, short)
+        sizes.append((len(ids), n))
+        return ids, receipt
+
+    monkeypatch.setattr(SqsQueue, "take", counted)
+    scenario = merge(
+        EXACT_BASE,
+        {
+            "duration": "3m",
+            "workload": {"arrivals": "poisson", "rate": 20, "poison_fraction": 0.5},
+            "queue": {
+                "visibility_timeout": "1s",
+                "partitions": 32,
+                "max_receive_count": 20,
+            },
+            "function": {
+                "report_batch_item_failures": True,
+                "invocation_overhead": "100ms",
+                "scaling": fixed_concurrency(2),
+            },
+        },
+    )
+    qsim.run(scenario, seed=3)
+    assert sum(got > 0 for got, _ in sizes) > 200
+    assert all(got <= asked for got, asked in sizes)
+    assert max(got for got, _ in sizes) == 10

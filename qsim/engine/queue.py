@@ -179,10 +179,10 @@ class SqsQueue:
         for p in self._partitions_to_poll(short):
             part = self._parts[p]
             returned = part.returned
-            while returned and len(again) < n:
+            while returned and len(again) + len(fresh) < n:
                 again.append(returned.popleft())
             want = n - len(again) - len(fresh)
-            if want and part.head < len(part.at) and part.at[part.head] <= now:
+            if want > 0 and part.head < len(part.at) and part.at[part.head] <= now:
                 fresh += part.take_due(now, want)
             if len(fresh) + len(again) >= n:
                 self._cursor = (p + 1) % self.partitions
