@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from qsim.engine.event_source import _first_of_each
-from qsim.engine.metrics import TimeSeries
+from qsim.engine.metrics import LatencyRecorder, TimeSeries
 from qsim.engine.partitions import Partition
 
 
@@ -79,3 +80,15 @@ def test_ordered_times_are_binned_like_any_others():
     plain.add_times("x", times)
     ordered.add_times("x", times, ordered=True)
     assert plain.frame_columns()["x"].tolist() == ordered.frame_columns()["x"].tolist()
+
+
+def test_latency_mean_ignores_order_and_survives_week_long_latencies():
+    week_s = 7 * 86_400.0
+    values = np.random.default_rng(2).uniform(0, 2 * week_s, 200_000)
+    whole, pieces = LatencyRecorder(3600.0), LatencyRecorder(3600.0)
+    whole.add(np.zeros(len(values)), values)
+    for chunk in np.array_split(values[::-1], 7):
+        pieces.add(np.zeros(len(chunk)), chunk)
+    mean_ms = whole.stats_ms()["mean"]
+    assert mean_ms == pieces.stats_ms()["mean"]
+    assert mean_ms == pytest.approx(values.mean() * 1000, rel=1e-9)
