@@ -61,6 +61,7 @@ class AsyncTopology:
             scenario.queue.send_latency, streams["send-latency"]
         )
         self.peak_messages = 0  # most messages in the queue at a sample
+        self._oldest_sent_at_s = 0.0  # of live messages, at the last sample
         self.flow = None
         if scenario.frontend is not None:
             self.side_env = simpy.Environment()
@@ -132,7 +133,8 @@ class AsyncTopology:
                 block = self.requests.block(start, block_end)
                 self._enqueue(*self._sends(block, start, block_end))
                 self.queue.admit_until(block_end)
-            self.queue.expire_heads(start)
+            # Nothing sent since the sample can be older than its oldest.
+            self.queue.expire_heads(start, self._oldest_sent_at_s)
             if self.progress is not None:
                 self.progress(end)
             yield self.env.timeout(end - start)
@@ -154,7 +156,7 @@ class AsyncTopology:
         column("in_flight")[b] = in_flight
         column("delayed")[b] = delayed
         self.peak_messages = max(self.peak_messages, visible + in_flight + delayed)
-        oldest = self.store.oldest_sent_at_s()
+        oldest = self._oldest_sent_at_s = self.store.oldest_sent_at_s()
         column("oldest_age_s")[b] = max(0.0, now - oldest) if oldest < np.inf else 0.0
         column("environments")[b] = self.environments.count(now)
         column("dlq_size")[b] = queue.totals["dead_lettered"]

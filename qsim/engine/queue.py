@@ -88,6 +88,7 @@ class SqsQueue:
         self.block_ids = np.empty(0, dtype=np.int64)
         self.block_times: list[float] = []
         self.block_id_list: list[int] = []
+        self._sent_order = (np.empty(0), np.empty(0))
         self._block_parts: list[int] = []
         self._block_pos = 0
         self._cursor = 0
@@ -140,6 +141,11 @@ class SqsQueue:
         for p, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
             if hi > lo:
                 self._parts[p].extend(times[lo:hi], ids[lo:hi])
+        sent_at = self.store.sent_at_s
+        self._sent_order = (  # send times, sorted: for `delayed_count`
+            np.sort(sent_at[self.block_ids]),
+            np.sort(sent_at[self._staged_ids]),
+        )
         self.polls.reset_block()
         if cut:
             self.polls.arm(self.env.now)
@@ -309,10 +315,14 @@ class SqsQueue:
             self.log.record(ids[~self.store.done[ids]], now, outcome)
         self.store.release(ids)
 
-    def expire_heads(self, now: float) -> None:
-        """Drop waiting messages that are past their retention period."""
+    def expire_heads(self, now: float, oldest_sent_at_s: float) -> None:
+        """Drop waiting messages that are past their retention period.
+
+        `oldest_sent_at_s` is the oldest live message's send time (or an
+        earlier one), so that nothing is scanned when none can be due.
+        """
         limit = now - self.retention_s
-        if self.store.oldest_sent_at_s() > limit:
+        if oldest_sent_at_s > limit:
             return
         gone = []
         for part in self._parts:
@@ -337,10 +347,10 @@ class SqsQueue:
         They wait in staging or later in the current block; messages of
         the block that will be sent after `now` are not counted.
         """
-        sent_at = self.store.sent_at_s
-        later = self.block_ids[self.block_index(now) :]
-        staged = self._staged_ids
-        return int((sent_at[later] <= now).sum()) + int((sent_at[staged] <= now).sum())
+        # Every block message available by `now` was sent by then too.
+        in_block = self._sent_order[0].searchsorted(now, "right")
+        staged = self._sent_order[1].searchsorted(now, "right")
+        return int(in_block) - self.block_index(now) + int(staged)
 
     def in_flight_count(self, now: float) -> int:
         """ApproximateNumberOfMessagesNotVisible at `now`.
