@@ -49,14 +49,24 @@ def _command_time(args: list[str], repeats: int) -> float:
     return _median_time(once, repeats)[0]
 
 
+# The child's own peak: Linux keeps ru_maxrss across exec, so a child
+# started from this (large) process would report at least our size.
+_PEAK_PROBE = """
+import resource
+try:
+    with open("/proc/self/status") as status:
+        peak_kb = next(int(line.split()[1]) for line in status
+                       if line.startswith("VmHWM:"))
+except OSError:
+    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(peak_kb)
+"""
+
+
 def _peak_rss_mb(code: str) -> float:
-    """Run `code` in a fresh interpreter; return its peak RSS in MB."""
-    probe = (
-        code
-        + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
-    )
+    """Run `code` in a fresh interpreter; return its own peak RSS in MB."""
     out = subprocess.run(
-        [sys.executable, "-c", probe],
+        [sys.executable, "-c", code + "\n" + _PEAK_PROBE],
         check=True,
         capture_output=True,
         text=True,
