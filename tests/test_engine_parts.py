@@ -7,7 +7,7 @@ import pytest
 
 from qsim.engine.event_source import _first_of_each
 from qsim.engine.metrics import LatencyRecorder, TimeSeries
-from qsim.engine.partitions import Partition
+from qsim.engine.partitions import Partition, Servers
 
 
 def _partition() -> Partition:
@@ -92,3 +92,20 @@ def test_latency_mean_ignores_order_and_survives_week_long_latencies():
     mean_ms = whole.stats_ms()["mean"]
     assert mean_ms == pieces.stats_ms()["mean"]
     assert mean_ms == pytest.approx(values.mean() * 1000, rel=1e-9)
+
+
+def test_servers_gather_at_most_n_across_partitions_returned_first():
+    servers = Servers(3, np.random.default_rng(0), short_poll_sample=1.0)
+    servers.admit(
+        np.array([1.0, 1.0, 1.0, 1.0, 1.0, 5.0]),
+        np.arange(6),
+        np.array([0, 0, 0, 0, 0, 1]),
+    )
+    servers.put_back(list(range(10, 18)), [1] * 8)
+    fresh, again = servers.gather(2.0, 10, short=False)
+    assert fresh == [0, 1, 2, 3, 4] and again == [10, 11, 12, 13, 14]
+    assert servers.n_returned == 3
+    # The next long poll starts at partition 2, then wraps round to 0 and 1.
+    fresh, again = servers.gather(9.0, 10, short=False)
+    assert fresh == [5] and again == [15, 16, 17]
+    assert servers.n_returned == 0

@@ -31,7 +31,7 @@ import math
 import numpy as np
 
 from qsim.engine.inflight import InFlight
-from qsim.engine.partitions import Partition
+from qsim.engine.partitions import Servers
 from qsim.engine.store import NOT_IN_FLIGHT, MessageStore
 from qsim.engine.waiters import LongPolls
 
@@ -76,12 +76,7 @@ class SqsQueue:
         self.soonest_return_s = spec.visibility_timeout
         self.polls = LongPolls(env, self)
         self._one_chunk = RECEIVE_MAX * max_message_bytes <= CHUNK_BYTES
-        self._parts = [Partition() for _ in range(self.partitions)]
-        # A long poll queries every partition from the cursor on: the
-        # orders, precomputed unless there are very many partitions.
-        n = self.partitions if self.partitions <= 64 else 0
-        self._rotations = [[*range(s, n), *range(s)] for s in range(n)]
-        self.n_returned = 0
+        self.servers = Servers(spec.partitions, rng, spec.short_poll_sample)
         self._staged_at = np.empty(0)
         self._staged_ids = np.empty(0, dtype=np.int64)
         self.block_at = np.empty(0)  # available times of the last block
@@ -91,7 +86,6 @@ class SqsQueue:
         self._sent_order = (np.empty(0), np.empty(0))
         self._block_parts: list[int] = []
         self._block_pos = 0
-        self._cursor = 0
         self.limited = False
         self.totals = dict.fromkeys(TOTALS, 0)
         self._series = series
@@ -135,12 +129,7 @@ class SqsQueue:
         self._block_pos = 0
         parts = self.store.partition[self.block_ids]
         self._block_parts = parts.tolist()
-        order = np.argsort(parts, kind="stable")  # by partition, in time order
-        bounds = np.searchsorted(parts[order], np.arange(self.partitions + 1)).tolist()
-        times, ids = self.block_at[order].tolist(), self.block_ids[order].tolist()
-        for p, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-            if hi > lo:
-                self._parts[p].extend(times[lo:hi], ids[lo:hi])
+        self.servers.admit(self.block_at, self.block_ids, parts)
         sent_at = self.store.sent_at_s
         self._sent_order = (  # send times, sorted: for `delayed_count`
             np.sort(sent_at[self.block_ids]),
@@ -178,21 +167,9 @@ class SqsQueue:
         if self.inflight.count >= self.in_flight_limit:
             self.limited = True
             return [], -1
-        if self.n_returned == 0 and self.visible_pending(now) <= 0:
+        if self.servers.n_returned == 0 and self.visible_pending(now) <= 0:
             return [], -1
-        fresh: list[int] = []
-        again: list[int] = []
-        for p in self._partitions_to_poll(short):
-            part = self._parts[p]
-            returned = part.returned
-            while returned and len(again) + len(fresh) < n:
-                again.append(returned.popleft())
-            want = n - len(again) - len(fresh)
-            if want > 0 and part.head < len(part.at) and part.at[part.head] <= now:
-                fresh += part.take_due(now, want)
-            if len(fresh) + len(again) >= n:
-                self._cursor = (p + 1) % self.partitions
-                break
+        fresh, again = self.servers.gather(now, n, short)
         if again:
             again = self._screen(now, again)
             self._redelivered[int(now * self._bin)] += len(again)
@@ -204,22 +181,12 @@ class SqsQueue:
     def take_future(self, now: float, index: int, at_s: float) -> tuple[list[int], int]:
         """Take block message `index`, due at `at_s`, for a waiting poll."""
         message = self.block_id_list[index]
-        if not self._parts[self._block_parts[index]].take_next(message):
+        if not self.servers.parts[self._block_parts[index]].take_next(message):
             return [], -1
         return [message], self.inflight.hold([message], at_s)
 
-    def _partitions_to_poll(self, short: bool) -> list[int]:
-        if short:
-            k = max(1, round(self.spec.short_poll_sample * self.partitions))
-            return self.rng.choice(self.partitions, size=k, replace=False).tolist()
-        start = self._cursor
-        if start < len(self._rotations):
-            return self._rotations[start]
-        return [*range(start, self.partitions), *range(start)]
-
     def _screen(self, now: float, again: list[int]) -> list[int]:
         """Drop returned messages that expired or must be dead-lettered."""
-        self.n_returned -= len(again)
         self.flush()  # outcomes of finished invocations decide copies
         store = self.store
         ids = np.asarray(again, dtype=np.int64)
@@ -298,10 +265,7 @@ class SqsQueue:
         expired = store.sent_at_s[ids] + self.retention_s <= now
         self._remove(now, ids[expired], "expired")
         ids = ids[~expired]
-        parts = self._parts
-        for message, p in zip(ids.tolist(), store.partition[ids].tolist(), strict=True):
-            parts[p].returned.append(message)
-        self.n_returned += len(ids)
+        self.servers.put_back(ids.tolist(), store.partition[ids].tolist())
 
     def _remove(self, now: float, ids: np.ndarray, outcome: str) -> None:
         if not len(ids):
@@ -324,11 +288,7 @@ class SqsQueue:
         limit = now - self.retention_s
         if oldest_sent_at_s > limit:
             return
-        gone = []
-        for part in self._parts:
-            ids, n_returned = part.drop_sent_by(self.store.sent_at_s, limit)
-            gone += ids
-            self.n_returned -= n_returned
+        gone = self.servers.drop_sent_by(self.store.sent_at_s, limit)
         self._remove(now, np.asarray(gone, dtype=np.int64), "expired")
 
     # --- levels ------------------------------------------------------------
@@ -364,7 +324,7 @@ class SqsQueue:
         """ApproximateNumberOfMessagesVisible at `now`."""
         if self.inflight.next_deadline() <= now:
             self._return_due(now)
-        return self.n_returned + self.visible_pending(now)
+        return self.servers.n_returned + self.visible_pending(now)
 
     def block_index(self, now: float) -> int:
         """Return how many messages of the current block are due by `now`."""
@@ -384,7 +344,7 @@ class SqsQueue:
             - inflight.releasing
             - inflight.count
             - len(self._staged_at)
-            - self.n_returned
+            - self.servers.n_returned
             - future
         )
 
