@@ -47,7 +47,8 @@ class EventSourceMapping:
         self.max_running = 0
         self.billed_s = 0.0
         self._trouble = 0
-        # Successes waiting for the next flush (flat lists, see InFlight).
+        # Successes waiting for the next flush, one entry per invocation
+        # (ids flat; see InFlight).
         self._ok_ids: list[int] = []
         self._ok_sizes: list[int] = []  # per invocation, with its end time
         self._ok_times: list[float] = []

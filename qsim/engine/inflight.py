@@ -36,9 +36,9 @@ class InFlight:
         self._open: dict[int, int] = {}  # receipt -> messages still held
         self._members: dict[int, list[int]] = {}
         self._next = 0
-        # Buffered bookkeeping, flat so that `flush` converts each list once.
-        # Receipts are numbered in order: those held since the last flush
-        # run from `_first_unflushed`, with these sizes and deadlines.
+        # Buffered bookkeeping, one entry per receive (ids flat), expanded
+        # per message by `flush`. Receipts are numbered in order: those
+        # held since the last flush run from `_first_unflushed`.
         self._held_ids: list[int] = []
         self._held_sizes: list[int] = []
         self._held_deadlines: list[float] = []
