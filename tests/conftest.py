@@ -49,6 +49,20 @@ def fixed_concurrency(n: int) -> dict[str, int]:
     return {"initial_concurrency": n, "min_concurrency": n, "max_concurrency": n}
 
 
+def assert_conserved(summary: dict) -> None:
+    """Assert every message sent is processed, dead-lettered, expired or queued."""
+    accounted = (
+        summary["processed"]
+        + summary["dead_lettered"]
+        + summary["expired"]
+        + summary["in_queue_at_end"]
+    )
+    assert summary["conservation"]["balanced"]
+    assert summary["conservation"]["sent"] == summary["messages_sent"]
+    assert accounted == summary["messages_sent"]
+    assert sum(summary["queue_at_end"].values()) == summary["in_queue_at_end"]
+
+
 @pytest.fixture
 def exact_scenario():
     """Return a builder: `exact_scenario(queue={...}, function={...})`.

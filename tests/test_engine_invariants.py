@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from conftest import EXACT_BASE, fixed_concurrency, merge
+from conftest import EXACT_BASE, assert_conserved, fixed_concurrency, merge
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -46,26 +46,13 @@ def _async(result) -> dict:
     return result.topologies["async"]
 
 
-def _assert_conserved(summary: dict) -> None:
-    accounted = (
-        summary["processed"]
-        + summary["dead_lettered"]
-        + summary["expired"]
-        + summary["in_queue_at_end"]
-    )
-    assert summary["conservation"]["balanced"]
-    assert summary["conservation"]["sent"] == summary["messages_sent"]
-    assert accounted == summary["messages_sent"]
-    assert sum(summary["queue_at_end"].values()) == summary["in_queue_at_end"]
-
-
 @pytest.mark.parametrize("name", bundled_scenarios())
 def test_conservation_on_bundled_scenario(name):
     overrides = {"topologies": ["async"], **SHORTENED.get(name, {"duration": "3m"})}
     summary = _async(qsim.run(name, overrides=overrides))
 
     assert summary["messages_sent"] > 100
-    _assert_conserved(summary)
+    assert_conserved(summary)
 
 
 def test_bundled_scenarios_show_what_they_are_for():
@@ -96,7 +83,7 @@ def test_conservation_when_the_window_outlasts_the_visibility_timeout():
     }
     summary = _async(qsim.run(scenario))
     assert summary["processed"] + summary["dead_lettered"] <= summary["messages_sent"]
-    _assert_conserved(summary)
+    assert_conserved(summary)
 
 
 # --- series against summary -------------------------------------------------
@@ -303,7 +290,7 @@ def test_conservation_and_limits_hold_on_random_scenarios(raw, seed):
     summary, series = _async(result), result.timeseries
     limit = _concurrency_limit(scenario)
 
-    _assert_conserved(summary)
+    assert_conserved(summary)
     assert summary["max_concurrency"] <= limit
     assert series["concurrency"].max() <= limit
     assert series["scaler_limit"].max() <= scenario.function.scaling.max_concurrency
