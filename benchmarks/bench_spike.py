@@ -5,7 +5,11 @@ Reports medians, since the machine may be shared (the two models run
 alternately, and the speed-up is the median of the pairs' ratios):
 
 - simulated messages per wall-clock second, async topology alone, for
-  qsim and for the textbook model of the same flow (`textbook.py`);
+  qsim, for the textbook model of the same flow and for the minimal
+  textbook model that does much less (`textbook.py`), with qsim's
+  speed-up over each, and the main outcomes of qsim and the textbook
+  model side by side (they model the same flow, so they should agree
+  up to the seed);
 - the wall time of `qsim run scenarios/spike.yaml` as a whole (both
   topologies, files and report) and of `qsim --help`;
 - peak memory (max RSS) of a run, and how it changes when the run is
@@ -28,7 +32,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from textbook import run_textbook  # noqa: E402
+from textbook import run_minimal, run_textbook  # noqa: E402
 
 import qsim  # noqa: E402
 
@@ -75,34 +79,63 @@ def _peak_rss_mb(code: str) -> float:
     return int(out.stdout.split()[-1]) / 1024
 
 
+def _side_by_side(ours: dict, textbook: dict) -> dict:
+    """Return qsim's and the textbook model's main outcomes, paired.
+
+    The two model the same flow with different random streams, so they
+    should agree within about 5% (the spike's backlog, and so its
+    latencies, swings by about that much from seed to seed).
+    """
+    latency = ours["end_to_end_latency_ms"]
+    pairs = {
+        "processed": (ours["processed"], textbook["processed"]),
+        "invocations": (ours["invocations"], textbook["invocations"]),
+        "cold_starts": (ours["cold_starts"], textbook["cold_starts"]),
+        "max_concurrency": (ours["max_concurrency"], textbook["max_concurrency"]),
+        "latency_mean_ms": (latency["mean"], textbook["latency_mean_ms"]),
+        "latency_p50_ms": (latency["p50"], textbook["latency_p50_ms"]),
+        "latency_p99_ms": (latency["p99"], textbook["latency_p99_ms"]),
+    }
+    return {name: f"{a:,.0f} vs {b:,.0f}" for name, (a, b) in pairs.items()}
+
+
+def _race(repeats: int) -> dict:
+    """Time qsim and both textbook models on the spike, alternately."""
+    spike = qsim.load_scenario("spike", {"topologies": ["async"]})
+    # Alternate the models so that a busy spell on the shared machine
+    # slows all of them; each speed-up is the median of paired ratios.
+    times: dict[str, list[float]] = {"qsim": [], "textbook": [], "minimal": []}
+    for _ in range(repeats):
+        seconds, textbook = _median_time(lambda: run_textbook(spike), 1)
+        times["textbook"].append(seconds)
+        seconds, minimal = _median_time(lambda: run_minimal(spike), 1)
+        times["minimal"].append(seconds)
+        seconds, result = _median_time(lambda: qsim.run(spike), 1)
+        times["qsim"].append(seconds)
+    ours = result.topologies["async"]
+    sent = ours["messages_sent"]
+    figures = {"messages": sent, "qsim_async_s": statistics.median(times["qsim"])}
+    figures["qsim_msgs_per_s"] = sent / figures["qsim_async_s"]
+    for name, processed in (
+        ("textbook", textbook["processed"]),
+        ("minimal", minimal["processed"]),
+    ):
+        figures[f"{name}_s"] = statistics.median(times[name])
+        figures[f"{name}_msgs_per_s"] = processed / figures[f"{name}_s"]
+        figures[f"speedup_vs_{name}"] = statistics.median(
+            t * sent / (q * processed)
+            for t, q in zip(times[name], times["qsim"], strict=True)
+        )
+    figures["same_flow_check"] = _side_by_side(ours, textbook)
+    return figures
+
+
 def main() -> None:
     """Measure and print the figures quoted in the issue's closing note."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    spike = qsim.load_scenario("spike", {"topologies": ["async"]})
-    # Alternate the two models so that a busy spell on the shared machine
-    # slows both; the speed-up is the median of the pairs' ratios.
-    textbook_times, qsim_times = [], []
-    for _ in range(args.repeats):
-        textbook_s, counts = _median_time(lambda: run_textbook(spike), 1)
-        qsim_s, result = _median_time(lambda: qsim.run(spike), 1)
-        textbook_times.append(textbook_s)
-        qsim_times.append(qsim_s)
-    textbook_s = statistics.median(textbook_times)
-    qsim_s = statistics.median(qsim_times)
-    sent = result.topologies["async"]["messages_sent"]
-    figures = {
-        "messages": sent,
-        "textbook_s": textbook_s,
-        "textbook_msgs_per_s": counts["processed"] / textbook_s,
-        "qsim_async_s": qsim_s,
-        "qsim_msgs_per_s": sent / qsim_s,
-        "speedup_vs_textbook": statistics.median(
-            t * sent / (q * counts["processed"])
-            for t, q in zip(textbook_times, qsim_times, strict=True)
-        ),
-    }
+    figures = _race(args.repeats)
     with tempfile.TemporaryDirectory() as out:
         figures["qsim_run_spike_s"] = _command_time(
             ["qsim", "run", "scenarios/spike.yaml", "--out", out], args.repeats
