@@ -6,8 +6,9 @@ a `simpy.Store` as the queue, one process per poller (a long poll is a
 `get` raced against a timeout), one visibility timer per receive, a
 deque of warm execution environments, the scaler as a process, and
 counters kept per second. It leaves out what the spike never exercises
-(faults, errors and back-off, retention, short polls, partitions,
-batching windows) and bills nothing, though it counts the API calls.
+(faults, errors, function timeouts and back-off, retention, short
+polls, partitions, batching windows) and bills nothing, though it
+counts the API calls and the GB-seconds.
 
 `run_minimal` is the leaner baseline quoted before: arrivals straight
 into the store, pollers that never time out or leave, no sends, no
@@ -41,6 +42,8 @@ class _Message:
 
 def _lognormal(rng: random.Random, spec):
     """Return a function drawing from a qsim lognormal or constant spec."""
+    if spec.dist not in ("constant", "lognormal"):
+        raise ValueError(f"the textbook model draws no {spec.dist!r} times")
     if spec.dist == "constant":
         return lambda: spec.value
     mu, sigma = math.log(spec.median), spec.sigma
@@ -95,11 +98,13 @@ class TextbookModel:
         }
 
     def count(self, series: str, n: int = 1) -> None:
+        """Add `n` to this second's bin of `series`."""
         self.per_second[series][int(self.env.now)] += n
 
     # --- producers and the queue ---------------------------------------
 
     def arrivals(self):
+        """Poisson arrivals, stage by stage; each starts a send."""
         env, rng = self.env, self.rng
         for stage in self.scenario.workload.stages:
             end = env.now + stage.duration
@@ -113,6 +118,7 @@ class TextbookModel:
                 env.process(self.send(_Message(env.now)))
 
     def send(self, message: _Message):
+        """SendMessage: the message is in the queue once the call returns."""
         yield self.env.timeout(self.send_latency())
         self.counts["sent"] += 1
         self.count("api_calls")
@@ -130,11 +136,13 @@ class TextbookModel:
     # --- the event source mapping ---------------------------------------
 
     def spawn(self) -> None:
+        """Start pollers up to the scaler's limit."""
         while self.pollers < int(self.limit):
             self.pollers += 1
             self.env.process(self.poller())
 
     def scaler(self):
+        """Once per interval: scale up while messages wait, down when idle."""
         env, scaling = self.env, self.scenario.function.scaling
         step = scaling.scale_up_per_minute * scaling.interval / 60
         down = scaling.scale_down_per_minute * scaling.interval / 60
@@ -151,6 +159,7 @@ class TextbookModel:
             self.spawn()
 
     def poller(self):
+        """Long-poll, invoke with the batch, repeat while below the limit."""
         env, queue = self.env, self.queue
         wait_s = self.scenario.queue.receive_wait_time
         per_receive = min(10, self.scenario.function.batch_size)
@@ -177,6 +186,7 @@ class TextbookModel:
     # --- the function ---------------------------------------------------
 
     def invoke(self, receipt: int, batch: list[_Message]):
+        """Run the function on a batch, in a warm environment if one is idle."""
         env, function = self.env, self.scenario.function
         self.running += 1
         self.counts["invocations"] += 1
@@ -193,7 +203,6 @@ class TextbookModel:
             self.counts["cold_starts"] += 1
             init_s = min(self.init(), 10.0)
         handler_s = self.overhead_s + sum(self.work() for _ in batch)
-        handler_s = min(handler_s, function.timeout)
         billed_s = math.ceil((init_s + handler_s) * 1000) / 1000
         self.gb_s += billed_s * function.memory / 1024**3
         yield env.timeout(self.invoke_latency() + init_s + handler_s)
@@ -202,6 +211,7 @@ class TextbookModel:
         self.delete(receipt, batch)
 
     def delete(self, receipt: int, batch: list[_Message]) -> None:
+        """DeleteMessageBatch: record first deliveries as processed."""
         self.counts["delete_calls"] += 1
         self.count("api_calls")
         if self.in_flight.pop(receipt, None) is None:
