@@ -108,7 +108,7 @@ class TextbookModel:
         env, rng = self.env, self.rng
         for stage in self.scenario.workload.stages:
             end = env.now + stage.duration
-            while True:
+            while stage.rate > 0:
                 gap = rng.expovariate(stage.rate)
                 if env.now + gap >= end:
                     yield env.timeout(end - env.now)
@@ -116,6 +116,8 @@ class TextbookModel:
                 yield env.timeout(gap)
                 self.count("arrivals")
                 env.process(self.send(_Message(env.now)))
+            if env.now < end:  # a silent stage
+                yield env.timeout(end - env.now)
 
     def send(self, message: _Message):
         """SendMessage: the message is in the queue once the call returns."""
@@ -126,9 +128,10 @@ class TextbookModel:
 
     def visibility_timer(self, receipt: int):
         """Return the receipt's undeleted messages when the timeout ends."""
-        yield self.env.timeout(self.scenario.queue.visibility_timeout)
+        queue = self.scenario.queue
+        yield self.env.timeout(queue.visibility_timeout)
         for message in self.in_flight.pop(receipt, ()):
-            if message.receives >= self.scenario.queue.max_receive_count:
+            if message.receives >= (queue.max_receive_count or math.inf):
                 self.counts["dead_lettered"] += 1
             else:
                 self.queue.put(message)
