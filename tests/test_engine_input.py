@@ -198,6 +198,35 @@ def test_overrides_are_validated_like_the_file(tmp_path):
     assert scenario.queue.visibility_timeout == 120.0
 
 
+def test_problems_from_overrides_say_so(tmp_path):
+    """A bad `--set` value is not looked for in the file: the message says so."""
+    path = _write(tmp_path, "good", HEAD)
+    with pytest.raises(ScenarioError) as caught:
+        qsim.load_scenario(
+            path,
+            [
+                "function.batch_size=0",
+                "workload.stages=[{duration: 1m, rate: -3}]",
+            ],
+        )
+    problems = caught.value.problems
+    assert any(
+        p.startswith("function.batch_size:") and p.endswith("(from the override)")
+        for p in problems
+    ), problems
+    assert any(
+        p.startswith("workload.stages.0.rate:")
+        and p.endswith("(from the override of workload.stages)")
+        for p in problems
+    ), problems
+    with pytest.raises(ScenarioError) as caught:
+        qsim.load_scenario(
+            {"name": "bad", "duration": "-1s", "workload": {"rate": 5}},
+            ["function.batch_size=5"],
+        )
+    assert not any("override" in p for p in caught.value.problems)
+
+
 @pytest.mark.parametrize(
     ("body", "expected"),
     [

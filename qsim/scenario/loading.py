@@ -77,6 +77,10 @@ def load_scenario(
             else dict(overrides)
         )
         raw = apply_overrides(raw, pairs, label)
+        try:
+            return _validate(raw, label, base, read_files)
+        except ScenarioError as error:
+            raise _blame_overrides(error, pairs) from None
     return _validate(raw, label, base, read_files)
 
 
@@ -170,6 +174,20 @@ def apply_overrides(
         else:
             raise ScenarioError(f"{dotted}: cannot set a key inside {node!r}", label)
     return raw
+
+
+def _blame_overrides(error: ScenarioError, pairs: Mapping[str, Any]) -> ScenarioError:
+    """Mark the problems that come from an override (`--set`), not the file."""
+    marked = []
+    for problem in error.problems:
+        where = problem.partition(": ")[0]
+        if where in pairs:
+            problem += " (from the override)"
+        else:
+            key = next((k for k in pairs if where.startswith(k + ".")), None)
+            problem += f" (from the override of {key})" if key else ""
+        marked.append(problem)
+    return ScenarioError(marked, error.source)
 
 
 def _descend(node: Any, key: str, where: str, label: str) -> Any:
