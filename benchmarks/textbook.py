@@ -162,7 +162,7 @@ class TextbookModel:
             self.spawn()
 
     def poller(self):
-        """Long-poll, invoke with the batch, repeat while below the limit."""
+        """Long-poll, invoke with the batch, repeat while within the limit."""
         env, queue = self.env, self.queue
         wait_s = self.scenario.queue.receive_wait_time
         per_receive = min(10, self.scenario.function.batch_size)
