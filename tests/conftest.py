@@ -9,8 +9,10 @@ by hand: a message sent at t is received at t and, with the default
 from __future__ import annotations
 
 import copy
+import math
 from typing import Any
 
+import numpy as np
 import pytest
 
 EXACT_BASE: dict[str, Any] = {
@@ -61,6 +63,28 @@ def assert_conserved(summary: dict) -> None:
     assert summary["conservation"]["sent"] == summary["messages_sent"]
     assert accounted == summary["messages_sent"]
     assert sum(summary["queue_at_end"].values()) == summary["in_queue_at_end"]
+
+
+def assert_means_agree(
+    ours, theirs, what: str, *, max_relative_se: float = 0.03
+) -> None:
+    """Assert two samples' means differ by at most 4 standard errors.
+
+    The standard error is Welch's, of the difference. It must itself be
+    at most `max_relative_se` of `theirs`' mean, so that the comparison
+    is sharp enough to see a real discrepancy.
+    """
+    ours_arr, theirs_arr = np.asarray(ours), np.asarray(theirs)
+    difference = ours_arr.mean() - theirs_arr.mean()
+    se = math.sqrt(
+        ours_arr.var(ddof=1) / len(ours_arr) + theirs_arr.var(ddof=1) / len(theirs_arr)
+    )
+    scale = abs(theirs_arr.mean())
+    assert se <= max_relative_se * scale, f"{what}: too noisy to compare (se {se:.4g})"
+    assert abs(difference) <= 4 * se, (
+        f"{what}: qsim {ours_arr.mean():.4g} vs reference {theirs_arr.mean():.4g}, "
+        f"difference {difference:.3g} > 4 x se {se:.3g}"
+    )
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import assert_means_agree
 
 import qsim
 
@@ -71,8 +72,9 @@ def test_scaler_ramp_agrees(outcomes):
 
 @pytest.mark.slow
 def test_mean_latency_agrees(outcomes):
-    ours = outcomes["qsim"]["latency_mean_ms"]
-    theirs = outcomes["textbook"]["latency_mean_ms"]
-    se = np.sqrt(ours.var(ddof=1) / len(ours) + theirs.var(ddof=1) / len(theirs))
-    assert se <= 0.08 * theirs.mean()
-    assert abs(ours.mean() - theirs.mean()) <= 4 * se
+    assert_means_agree(
+        outcomes["qsim"]["latency_mean_ms"],
+        outcomes["textbook"]["latency_mean_ms"],
+        "mean latency",
+        max_relative_se=0.08,
+    )

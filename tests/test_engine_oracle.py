@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import fixed_concurrency
+from conftest import assert_means_agree, fixed_concurrency
 from oracle import OracleSpec, simulate
 
 import qsim
@@ -128,21 +128,6 @@ def test_redeliveries_are_invoked_as_the_oracle_does():
 # --- random: agreement within confidence intervals ---------------------------
 
 
-def _agree(ours: list[float], theirs: list[float], what: str) -> None:
-    """Assert the means agree within 4 SE and the SE is <= 3% of the mean."""
-    ours_arr, theirs_arr = np.asarray(ours), np.asarray(theirs)
-    difference = ours_arr.mean() - theirs_arr.mean()
-    se = math.sqrt(
-        ours_arr.var(ddof=1) / len(ours_arr) + theirs_arr.var(ddof=1) / len(theirs_arr)
-    )
-    scale = abs(theirs_arr.mean())
-    assert se <= 0.03 * scale, f"{what}: too noisy to compare (se {se:.4g})"
-    assert abs(difference) <= 4 * se, (
-        f"{what}: qsim {ours_arr.mean():.4g} vs oracle {theirs_arr.mean():.4g}, "
-        f"difference {difference:.3g} > 4 x se {se:.3g}"
-    )
-
-
 def _both(spec: OracleSpec):
     return [_qsim(spec, seed) for seed in SEEDS], [simulate(spec, s) for s in SEEDS]
 
@@ -156,12 +141,12 @@ def test_mmc_queue_agrees():
     spec = OracleSpec(300, 17.5, 0.2, 5)
     ours, theirs = _both(spec)
 
-    _agree(
+    assert_means_agree(
         [_mean_latency_s(s) for s in ours],
         [r.mean_latency_s for r in theirs],
         "mean latency",
     )
-    _agree(
+    assert_means_agree(
         [s["processed"] / s["messages_sent"] for s in ours],
         [r.processed / r.sent for r in theirs],
         "fraction processed",
@@ -173,26 +158,26 @@ def test_mmc_queue_agrees():
     )
 
 
-def test_batches_agree():
+def test_batchesassert_means_agree():
     # Constant 30/s, exponential 50 ms a message, batches of up to 10 on
     # two pollers with 20 ms of overhead per invocation.
     spec = OracleSpec(300, 30, 0.05, 2, batch_size=10, arrivals="constant",
                       overhead_s=0.02)  # fmt: skip
     ours, theirs = _both(spec)
 
-    _agree(
+    assert_means_agree(
         [_mean_latency_s(s) for s in ours],
         [r.mean_latency_s for r in theirs],
         "mean latency",
     )
-    _agree(
+    assert_means_agree(
         [s["invocations"] / s["messages_sent"] for s in ours],
         [r.invocations / r.sent for r in theirs],
         "invocations per message",
     )
 
 
-def test_poison_and_redrive_agree():
+def test_poison_and_redriveassert_means_agree():
     # Poisson 10/s, 5% poison, partial batch responses, 3 receives, 5 s
     # visibility timeout, batches of up to 5 on three pollers.
     spec = OracleSpec(300, 10, 0.05, 3, batch_size=5, work="constant",
@@ -200,12 +185,12 @@ def test_poison_and_redrive_agree():
                       max_receive_count=3)  # fmt: skip
     ours, theirs = _both(spec)
 
-    _agree(
+    assert_means_agree(
         [_mean_latency_s(s) for s in ours],
         [r.mean_latency_s for r in theirs],
         "mean latency",
     )
-    _agree(
+    assert_means_agree(
         [s["processed"] / s["messages_sent"] for s in ours],
         [r.processed / r.sent for r in theirs],
         "fraction processed",
