@@ -70,6 +70,7 @@ def load_scenario(
     else:
         path = _find_file(source)
         raw, label, base = _read_yaml(path), path.name, str(path.parent)
+    pairs: dict[str, Any] = {}
     if overrides:
         pairs = (
             dict(map(parse_override, overrides))
@@ -77,11 +78,12 @@ def load_scenario(
             else dict(overrides)
         )
         raw = apply_overrides(raw, pairs, label)
-        try:
-            return _validate(raw, label, base, read_files)
-        except ScenarioError as error:
-            raise _blame_overrides(error, pairs) from None
-    return _validate(raw, label, base, read_files)
+    try:
+        return _validate(raw, label, base, read_files)
+    except ScenarioError as error:
+        if not pairs:
+            raise
+        raise _blame_overrides(error, pairs) from None
 
 
 def _find_file(source: str | Path) -> Path:
